@@ -1,0 +1,1 @@
+"""Classical counterparts of every hybrid, thin over the established libraries."""

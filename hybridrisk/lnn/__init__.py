@@ -1,0 +1,1 @@
+"""Liquid (continuous-time) recurrent cells and encoders."""
