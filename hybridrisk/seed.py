@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it is used, so `import hybridrisk` stays light
+    import torch
 
 __all__ = ["seed_everything", "numpy_rng", "torch_generator"]
 
@@ -23,6 +26,8 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
     """
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    import torch
+
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 (seeding the legacy global state is the point)
@@ -39,6 +44,8 @@ def numpy_rng(seed: int | None) -> np.random.Generator:
 
 def torch_generator(seed: int | None, device: str | torch.device = "cpu") -> torch.Generator:
     """A torch Generator of its own, seeded (or randomly seeded when ``seed`` is None)."""
+    import torch
+
     g = torch.Generator(device=device)
     if seed is None:
         g.seed()

@@ -1,4 +1,5 @@
-"""Validation suite: backtests, forecast losses and forecast comparisons."""
+"""Validation suite: backtests, forecast comparison, walk-forward engine, champion-challenger
+harness and report pack."""
 
 from validation.backtests import BASEL_PLUS_FACTORS as BASEL_PLUS_FACTORS
 from validation.backtests import TestResult as TestResult
@@ -14,8 +15,28 @@ from validation.backtests import mcneil_frey as mcneil_frey
 from validation.compare import MCSResult as MCSResult
 from validation.compare import diebold_mariano as diebold_mariano
 from validation.compare import model_confidence_set as model_confidence_set
+from validation.config import CampaignConfig as CampaignConfig
+from validation.config import SensitivityConfig as SensitivityConfig
+from validation.config import load_config as load_config
+from validation.executors import DaskExecutor as DaskExecutor
+from validation.executors import Executor as Executor
+from validation.executors import LocalPoolExecutor as LocalPoolExecutor
+from validation.executors import SerialExecutor as SerialExecutor
+from validation.executors import make_executor as make_executor
+from validation.harness import CampaignResult as CampaignResult
+from validation.harness import champion_challenger as champion_challenger
+from validation.harness import run_campaign as run_campaign
 from validation.losses import Loss as Loss
 from validation.losses import fz0 as fz0
 from validation.losses import mse as mse
 from validation.losses import pinball as pinball
 from validation.losses import qlike as qlike
+from validation.walkforward import WalkForward as WalkForward
+from validation.walkforward import WalkForwardResult as WalkForwardResult
+from validation.walkforward import Window as Window
+from validation.walkforward import data_hash as data_hash
+from validation.walkforward import load_walk_forward as load_walk_forward
+from validation.walkforward import plan_table as plan_table
+from validation.walkforward import run_walk_forward as run_walk_forward
+from validation.walkforward import split_window as split_window
+from validation.walkforward import window_seed as window_seed

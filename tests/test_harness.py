@@ -1,0 +1,115 @@
+"""Champion-challenger harness, campaign config and the ``hybridrisk validate`` command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from arch import arch_model
+from click.testing import CliRunner
+
+from hybridrisk.errors import ConfigError
+from validation.cli import main
+from validation.config import CampaignConfig, SensitivityConfig, load_config
+from validation.families.volatility import GARCHTask, VolatilityFamily
+from validation.harness import run_campaign
+from validation.walkforward import WalkForward
+
+
+@pytest.fixture(scope="module")
+def sp500_frame():
+    return VolatilityFamily().load("sp500")
+
+
+def test_garch_task_equals_arch_forecasts(sp500_frame):
+    """The task's block variances are arch's own one-step forecasts from the training fit."""
+    data = sp500_frame
+    window = WalkForward(refit=21, oos=42).plan(data.index)[0]
+    out = GARCHTask(vol="garch", o=1, dist="t")(data.iloc[: window.block_end + 1], window, 0)
+    r = data["returns"].iloc[: window.block_end + 1]
+    first = r.index[window.block_start]
+    res = arch_model(r, vol="GARCH", p=1, o=1, q=1, dist="t").fit(
+        last_obs=first, disp="off")
+    fc = res.forecast(horizon=1, start=r.index[window.block_start - 1], reindex=False,
+                      align="target")
+    ref = fc.variance["h.1"].loc[out.index]
+    np.testing.assert_allclose(out["variance"].to_numpy(), ref.to_numpy(), rtol=1e-5)
+    assert np.allclose(out["mean"], res.params["mu"], rtol=1e-5)
+    # VaR is -(mu + sigma q): the t quantile of arch's standardised t
+    q = res.model.distribution.ppf(0.01, res.params[["nu"]].to_numpy())
+    var99 = -(res.params["mu"] + np.sqrt(ref.to_numpy()) * q)
+    np.testing.assert_allclose(out["VaR_0.99"].to_numpy(), var99, rtol=1e-5)
+
+
+def test_small_campaign_end_to_end(tmp_path):
+    cfg = CampaignConfig(
+        family="volatility", dataset="sp500", out=str(tmp_path / "rep"), oos=60, refit=30,
+        executor="serial", models={"GARCH-t": {"kind": "garch", "dist": "t"},
+                                   "GJR-t": {"kind": "garch", "o": 1, "dist": "t"}},
+        sensitivity=SensitivityConfig(seeds=(), window_size=None, crisis=False),
+    )
+    res = run_campaign(cfg, progress=False)
+    assert res.report_html.is_file() and res.report_pdf.is_file()
+    assert (res.tables_dir / "tables.json").is_file()
+    r = res.data["returns"]
+    for name, fc in res.forecasts.items():
+        assert len(fc) == 60 and fc.index[-1] == r.index[-1]
+        proxy = r.loc[fc.index] ** 2
+        qlike = np.mean(np.log(fc["variance"]) + proxy / fc["variance"])
+        assert res.headline.loc[name, "QLIKE"] == pytest.approx(qlike, rel=1e-12)
+    assert res.checks["passed"].all()
+    html = res.report_html.read_text()
+    for title in ("Scope and intended use", "Process verification", "Benchmarking",
+                  "Reproducibility manifest"):
+        assert title in html
+
+
+def test_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="unknown dataset 'ftse'.*sp500"):
+        CampaignConfig(dataset="ftse")
+    with pytest.raises(ConfigError, match="unknown family"):
+        CampaignConfig(family="weather")
+    with pytest.raises(ConfigError, match="refit"):
+        CampaignConfig(refit="hourly")
+    with pytest.raises(ConfigError, match="window_size"):
+        CampaignConfig(window="rolling")
+    with pytest.raises(ConfigError, match="needs a 'kind'"):
+        CampaignConfig(models={"X": {"dist": "t"}})
+    with pytest.raises(ConfigError, match=r"unknown config key\(s\) \['oops'\]"):
+        CampaignConfig.from_dict({"oops": 1})
+    with pytest.raises(ConfigError, match="unknown sensitivity key"):
+        CampaignConfig.from_dict({"sensitivity": {"seed": [1]}})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("family: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+    good = tmp_path / "good.yaml"
+    good.write_text("family: volatility\ndataset: nasdaq\noos: 100\nsensitivity:\n  seeds: [3]\n")
+    cfg = load_config(good, oos=200)
+    assert (cfg.dataset, cfg.oos, cfg.sensitivity.seeds) == ("nasdaq", 200, (3,))
+    assert CampaignConfig(scheduler="tcp://127.0.0.1:8786").executor == "dask"
+
+
+def test_cli_reports_bad_input_without_traceback(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(main, ["validate", "--dataset", "ftse"])
+    assert res.exit_code == 2
+    assert "error: unknown dataset 'ftse'" in res.output and "Traceback" not in res.output
+    res = runner.invoke(main, ["validate", "--refit", "hourly"])
+    assert res.exit_code == 2 and "hourly" in res.output
+    res = runner.invoke(main, ["validate", "--help"])
+    assert res.exit_code == 0 and "--scheduler" in res.output
+
+
+def test_report_benchmark_constants_match_the_reference_file():
+    import json
+    from pathlib import Path
+
+    from validation.families.volatility import DEM_GBP_BENCHMARK
+
+    ref = json.loads((Path(__file__).parent / "results" / "garch_benchmark_dem_gbp.json")
+                     .read_text())["tsp_consensus"]
+    names = ["mu", "omega", "alpha[1]", "beta[1]"]
+    assert [DEM_GBP_BENCHMARK[n] for n in names] == ref["params"]
+    assert DEM_GBP_BENCHMARK["loglik"] == ref["loglik"]

@@ -1,0 +1,166 @@
+"""Validation campaign configuration: from YAML or keyword arguments, checked before any work.
+
+A campaign is one family on one dataset: every model (classical champions and hybrid
+challengers) is run through the same walk-forward, scored the same way and written into one
+report. Bad configurations stop at once with a :class:`~hybridrisk.errors.ConfigError` that
+names the key and lists what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hybridrisk.errors import ConfigError
+
+__all__ = ["CampaignConfig", "SensitivityConfig", "load_config"]
+
+
+@dataclass(frozen=True)
+class SensitivityConfig:
+    """Stability checks beyond the main walk-forward.
+
+    ``seeds``: extra seeds for each hybrid (spread of its scores); ``window_size``: a rolling
+    window of this length as a second training scheme (None: skip); ``crisis``: score the crisis
+    sub-periods found inside the out-of-sample span.
+    """
+
+    seeds: tuple[int, ...] = (1, 2)
+    window_size: int | None = 1500
+    crisis: bool = True
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """One validation campaign.
+
+    Parameters
+    ----------
+    family
+        Model family, e.g. ``"volatility"``.
+    dataset
+        A bundled dataset name known to the family (e.g. ``"sp500"``).
+    out
+        Output folder: report (HTML, PDF), tables (CSV, Parquet), walk-forward runs.
+    oos
+        Number of out-of-sample observations (the last ``oos`` of the dataset).
+    refit
+        ``"daily"``, ``"weekly"``, ``"monthly"`` or an integer N.
+    window, window_size
+        ``"expanding"`` or ``"rolling"`` (then ``window_size`` observations) training windows.
+    executor, scheduler, n_workers
+        ``"local"`` process pool (default), ``"serial"`` or ``"dask"``; ``scheduler`` is a Dask
+        scheduler address (implies ``executor="dask"``).
+    seed
+        Run seed: fixes every random draw of the campaign.
+    models
+        Model name -> options; empty means the family's defaults (all champions and the hybrid).
+    sensitivity
+        See :class:`SensitivityConfig`.
+    quick
+        Fewer epochs and windows, for smoke tests; the report says so on its title page.
+    """
+
+    family: str = "volatility"
+    dataset: str = "sp500"
+    out: str = "reports/sp500"
+    oos: int = 1000
+    refit: str | int = "monthly"
+    window: str = "expanding"
+    window_size: int | None = None
+    executor: str = "local"
+    scheduler: str | None = None
+    n_workers: int | None = None
+    seed: int = 0
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+    quick: bool = False
+
+    def __post_init__(self) -> None:
+        from validation.families import FAMILIES
+
+        if self.family not in FAMILIES:
+            raise ConfigError(f"unknown family {self.family!r}; known: {sorted(FAMILIES)}")
+        known = FAMILIES[self.family].datasets
+        if self.dataset not in known:
+            raise ConfigError(
+                f"unknown dataset {self.dataset!r} for family {self.family!r}; "
+                f"known: {sorted(known)}"
+            )
+        if not isinstance(self.oos, int) or isinstance(self.oos, bool) or self.oos < 20:
+            raise ConfigError(f"oos must be an integer of at least 20, got {self.oos!r}")
+        if self.refit not in ("daily", "weekly", "monthly") and not (
+            isinstance(self.refit, int) and not isinstance(self.refit, bool) and self.refit > 0
+        ):
+            raise ConfigError(
+                "refit must be 'daily', 'weekly', 'monthly' or a positive integer, "
+                f"got {self.refit!r}"
+            )
+        if self.window not in ("expanding", "rolling"):
+            raise ConfigError(f"window must be 'expanding' or 'rolling', got {self.window!r}")
+        if self.window == "rolling" and not self.window_size:
+            raise ConfigError("window='rolling' needs window_size (observations)")
+        if self.scheduler is not None and self.executor != "dask":
+            object.__setattr__(self, "executor", "dask")
+        if self.executor not in ("local", "serial", "dask"):
+            raise ConfigError(
+                f"executor must be 'local', 'serial' or 'dask', got {self.executor!r}"
+            )
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        kinds = FAMILIES[self.family].kinds
+        for name, opts in self.models.items():
+            if not isinstance(opts, dict) or opts.get("kind") not in kinds:
+                raise ConfigError(
+                    f"model {name!r} needs a 'kind' among {list(kinds)} for family "
+                    f"{self.family!r}, got {opts!r}"
+                )
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CampaignConfig:
+        """Build from a plain mapping (parsed YAML), refusing unknown keys by name."""
+        if not isinstance(raw, dict):
+            raise ConfigError(f"a campaign config must be a mapping, got {type(raw).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - names)
+        if unknown:
+            raise ConfigError(f"unknown config key(s) {unknown}; allowed: {sorted(names)}")
+        raw = dict(raw)
+        sens = raw.pop("sensitivity", None)
+        if sens is not None:
+            if not isinstance(sens, dict):
+                raise ConfigError("sensitivity must be a mapping")
+            snames = {f.name for f in dataclasses.fields(SensitivityConfig)}
+            bad = sorted(set(sens) - snames)
+            if bad:
+                raise ConfigError(f"unknown sensitivity key(s) {bad}; allowed: {sorted(snames)}")
+            if "seeds" in sens:
+                sens = {**sens, "seeds": tuple(int(s) for s in sens["seeds"])}
+            raw["sensitivity"] = SensitivityConfig(**sens)
+        try:
+            return cls(**raw)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain mapping (for the report and the run manifest)."""
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | Path, **overrides: Any) -> CampaignConfig:
+    """Read a YAML campaign config; keyword ``overrides`` that are not None replace its keys."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {str(p)!r} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {str(p)!r} must hold a mapping of keys")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    return CampaignConfig.from_dict(raw)
