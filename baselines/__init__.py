@@ -25,6 +25,16 @@ from baselines.garch import (
     std_dist_ppf,
     std_dist_tail_mean,
 )
+from baselines.nss import (
+    NSSFitResult,
+    NSSPanelResult,
+    fit_nss,
+    fit_nss_panel,
+    nss_discount,
+    nss_forward,
+    nss_par,
+    nss_zero,
+)
 from baselines.results import Summary
 from baselines.var import (
     ewma_var_es,
@@ -46,6 +56,8 @@ __all__ = [
     "GARCHResult",
     "GARCHSimulation",
     "GARCHSpec",
+    "NSSFitResult",
+    "NSSPanelResult",
     "Summary",
     "dcc_correlations",
     "dcc_loglik",
@@ -55,10 +67,16 @@ __all__ = [
     "fit_dcc",
     "fit_diebold_li",
     "fit_garch",
+    "fit_nss",
+    "fit_nss_panel",
     "fit_student_t",
     "garch_loglik",
     "historical_var_es",
     "normal_var_es",
+    "nss_discount",
+    "nss_forward",
+    "nss_par",
+    "nss_zero",
     "parametric_var_es",
     "random_walk_forecast",
     "simulate_dcc",

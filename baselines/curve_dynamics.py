@@ -12,7 +12,7 @@ variance.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,9 @@ import torch
 from statsmodels.tsa.api import VAR, AutoReg
 
 from hybridrisk.checks import check_array, check_min_obs, check_timeseries
+from hybridrisk.datasets import UST_MATURITIES
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.forecasts import CurveForecast
 from hybridrisk.kernels.nss import nss_loadings
 
 __all__ = [
@@ -51,12 +53,15 @@ def ns_loadings(maturities: Sequence[float], tau: float = DIEBOLD_LI_TAU) -> np.
 
 
 def _maturities(yields: pd.DataFrame, maturities: Sequence[float] | None) -> np.ndarray:
+    if maturities is None and all(c in UST_MATURITIES for c in yields.columns):
+        maturities = [UST_MATURITIES[c] for c in yields.columns]
     if maturities is None:
         try:
             maturities = [float(str(c).upper().removeprefix("SVENY")) for c in yields.columns]
         except ValueError as exc:
             raise ConfigError(
-                "maturities must be given unless columns are GSW names SVENY01..SVENY30"
+                "maturities must be given unless columns are GSW names SVENY01..SVENY30 "
+                "or US Treasury tenors such as '10 Yr'"
             ) from exc
     m = check_array(maturities, name="maturities", ndim=1, shape=(yields.shape[1],))
     if (m <= 0).any():
@@ -116,26 +121,6 @@ def diebold_li_factors(
         pd.DataFrame(factors, index=y.index, columns=list(FACTORS)),
         pd.DataFrame(resid, index=y.index, columns=y.columns),
     )
-
-
-@dataclass
-class CurveForecast:
-    """A distribution forecast of the curve at several horizons.
-
-    ``mean`` is indexed by horizon label with one column per maturity (percent); ``cov`` maps
-    each horizon label to the (n_maturities x n_maturities) forecast covariance (percent^2).
-    """
-
-    origin: pd.Timestamp
-    maturities: np.ndarray
-    mean: pd.DataFrame
-    cov: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def std(self) -> pd.DataFrame:
-        """Forecast standard deviations by horizon and maturity (percent)."""
-        return pd.DataFrame(
-            {h: np.sqrt(np.diag(c)) for h, c in self.cov.items()}, index=self.mean.columns
-        ).T
 
 
 @dataclass

@@ -127,3 +127,9 @@ def test_bad_inputs(panel):
     with pytest.raises(DataValidationError):
         fit_diebold_li(panel.iloc[:10])
     assert isinstance(panel.index, pd.DatetimeIndex)
+
+
+def test_par_curve_maturities_inferred_from_treasury_tenors():
+    par = datasets.ust_par_yields().loc["2010":"2012", ["1 Yr", "2 Yr", "5 Yr", "10 Yr", "30 Yr"]]
+    res = fit_diebold_li(par)
+    np.testing.assert_array_equal(res.maturities, [1.0, 2.0, 5.0, 10.0, 30.0])

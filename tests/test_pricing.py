@@ -125,3 +125,12 @@ def test_bad_inputs():
         pricer.key_rate_durations(torch.tensor(scenario_params(1)[0]), [2.0, 1.0])
     with pytest.raises(DataValidationError, match="no instruments"):
         TorchPricer([])
+
+
+def test_nelson_siegel_parameters_are_nss_with_zero_beta3():
+    ns = {"beta0": 4.0, "beta1": 1.0, "beta2": -2.0, "tau1": 1.5}
+    curve = nss_term_structure(ns, TODAY).currentLink()
+    full = torch.tensor([4.0, 1.0, -2.0, 0.0, 1.5, 1.5], dtype=torch.float64)
+    for t in (0.5, 3.0, 20.0):
+        assert curve.discount(t) == pytest.approx(float(nss_discount(torch.tensor([t]), full)[0]),
+                                                  rel=1e-14)

@@ -28,9 +28,13 @@ def as_ql_date(d: ql.Date | pd.Timestamp | str) -> ql.Date:
 
 
 def nss_params_array(params: Mapping[str, float] | Sequence[float] | pd.Series) -> np.ndarray:
-    """NSS parameters as a float array ``(beta0..beta3, tau1, tau2)``, checked for tau > 0."""
+    """NSS parameters as a float array ``(beta0..beta3, tau1, tau2)``, checked for tau > 0.
+
+    A mapping without ``beta3`` (and ``tau2``) is a Nelson-Siegel curve: ``beta3 = 0``.
+    """
     if isinstance(params, Mapping | pd.Series):
-        missing = [k for k in PARAM_NAMES[:4] + ("tau1",) if k not in params]
+        # a Nelson-Siegel curve is NSS with beta3 = 0 (tau2 is then irrelevant)
+        missing = [k for k in ("beta0", "beta1", "beta2", "tau1") if k not in params]
         if missing:
             raise ParameterDomainError(missing[0], None, "required NSS parameter")
         values = [float(params.get(k, 0.0)) for k in PARAM_NAMES[:4]]
