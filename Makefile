@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m hybridrisk.demo
+	$(VENV)/bin/hybridrisk validate --family volatility --dataset sp500 --out reports/sp500
 
 test: $(STAMP)
 	$(PY) -m pytest -q

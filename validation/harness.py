@@ -94,8 +94,9 @@ def champion_challenger(
     """
     if family not in FAMILIES:
         raise ConfigError(f"unknown family {family!r}; known: {sorted(FAMILIES)}")
-    cfg = CampaignConfig(family=family, oos=oos, refit=refit, executor=executor,
-                         scheduler=scheduler, seed=seed, out=str(out))
+    cfg = CampaignConfig(family=family, dataset=next(iter(FAMILIES[family].datasets)), oos=oos,
+                         refit=refit, executor=executor, scheduler=scheduler, seed=seed,
+                         out=str(out))
     runs = _run_models(cfg, data, tasks, Path(out), seed, progress)
     forecasts = {n: r.forecasts for n, r in runs.items()}
     return forecasts, FAMILIES[family].score(forecasts, data, seed=seed)
@@ -152,8 +153,8 @@ def run_campaign(cfg: CampaignConfig, *, progress: bool = True) -> CampaignResul
                         cfg.seed, progress)
         sc = fam.score({n: x.forecasts for n, x in r.items()}, data, seed=cfg.seed)
         sensitivity["rolling_window"] = sc.tables[sc.headline]
-    if sens.crisis and "crisis_qlike" in scores.tables:
-        sensitivity["crisis"] = scores.tables["crisis_qlike"]
+    if not sens.crisis:
+        scores.tables.pop("crisis", None)
 
     result = CampaignResult(cfg, data, forecasts, runs, scores, checks, sensitivity)
     result.seconds = time.perf_counter() - t0

@@ -90,43 +90,32 @@ def build_report(result: Any, family: Family) -> Any:
                          f"{len(result.checks) - len(bad)} of {len(result.checks)} "
                          "reference checks passed."))
 
-    t = result.scores.tables
-    out = rep["outcomes"]
-    if "var_backtests" in t:
-        bt = t["var_backtests"]
-        out.add(Table(bt, caption="VaR and ES backtests by model and level",
-                      formats={**_p_formats(bt), "level": "{:.1%}", "expected": ".1f"},
-                      name="var_backtests"))
-    if "basel_zones" in t and len(t["basel_zones"]):
-        zones = t["basel_zones"].pivot(index="window start", columns="model", values="zone")
-        out.add(Table(zones, caption="Basel traffic-light zone of the 99% VaR, per 250 days",
-                      name="basel_zones"))
-    for level, text in result.scores.verdicts:
-        if "VaR" in text:
-            out.add(Callout(level, text))
+    sc = result.scores
+    sections = {"outcomes": rep["outcomes"], "benchmarking": rep["benchmarking"],
+                "sensitivity": rep["sensitivity"]}
+    # the headline first, then every other table in the section the family chose
+    order = [sc.headline] + [n for n in sc.tables if n != sc.headline]
+    for name in order:
+        df = sc.tables[name]
+        if not len(df):
+            continue
+        place = sc.placement.get(name, "benchmarking")
+        fmt = {**_p_formats(df), **sc.formats.get(name, {})}
+        sections[place].add(Table(df, caption=sc.captions.get(name, name.replace("_", " ")),
+                                  formats={k: v for k, v in fmt.items() if k in df.columns},
+                                  name=name))
+    for verdict in sc.verdicts:
+        level, text = verdict[0], verdict[1]
+        sections[verdict[2] if len(verdict) > 2 else "benchmarking"].add(Callout(level, text))
+    for caption, make in sc.figures.items():
+        sections["benchmarking"].add(Figure(make, caption=caption))
 
-    bench = rep["benchmarking"]
-    head = t[result.scores.headline]
-    bench.add(Table(head, caption="Out-of-sample losses and model confidence set",
-                    formats=_p_formats(head), name="headline"))
-    if "diebold_mariano" in t and len(t["diebold_mariano"]):
-        dm = t["diebold_mariano"]
-        bench.add(Table(dm, caption="Diebold-Mariano tests with the Harvey-Leybourne-Newbold "
-                        "correction (challenger minus champion)", formats=_p_formats(dm),
-                        name="diebold_mariano"))
-    for level, text in result.scores.verdicts:
-        if "VaR" not in text:
-            bench.add(Callout(level, text))
-    for caption, make in result.scores.figures.items():
-        bench.add(Figure(make, caption=caption))
-
-    sens = rep["sensitivity"]
-    if not result.sensitivity:
-        sens.add(Text("No sensitivity analysis was requested."))
+    sens = sections["sensitivity"]
     for key, title in (("seeds", "Challenger scores under several training seeds"),
-                       ("rolling_window", "All models with a rolling training window"),
-                       ("crisis", "Mean QLIKE in crisis sub-periods inside the sample")):
+                       ("rolling_window", "Every model with a rolling training window")):
         if key in result.sensitivity and len(result.sensitivity[key]):
             df = result.sensitivity[key]
             sens.add(Table(df, caption=title, formats=_p_formats(df), name=f"sensitivity_{key}"))
+    if not sens.blocks:
+        sens.add(Text("No sensitivity analysis was requested."))
     return rep

@@ -9,8 +9,9 @@ how forecasts are scored, and which report sections it writes. The harness core
 from __future__ import annotations
 
 from validation.families.base import Family, FamilyScores
+from validation.families.curve import CurveFamily
 from validation.families.volatility import VolatilityFamily
 
-FAMILIES: dict[str, Family] = {"volatility": VolatilityFamily()}
+FAMILIES: dict[str, Family] = {"volatility": VolatilityFamily(), "curve": CurveFamily()}
 
 __all__ = ["FAMILIES", "Family", "FamilyScores"]

@@ -22,15 +22,21 @@ def check_row(check: str, reference: str, value: float, ref: float, tol: float) 
 class FamilyScores:
     """Everything a family computes from the out-of-sample forecasts.
 
-    ``tables`` are the numbers (each also written as CSV and Parquet); ``headline`` is the one
-    table a reader sees first; ``figures`` are callables returning matplotlib figures;
-    ``verdicts`` are (level, text) pairs such as ("pass", "LNN-GARCH-t VaR 99%: Kupiec p=0.41").
+    ``tables`` are the numbers (each also written as CSV and Parquet), shown in the report
+    section named by ``placement`` (``"outcomes"``, ``"benchmarking"`` — the default — or
+    ``"sensitivity"``) with the caption in ``captions`` and column formats in ``formats``;
+    ``headline`` names the table a reader sees first. ``figures`` are callables returning
+    matplotlib figures (shown under benchmarking). ``verdicts`` are ``(level, text)`` or
+    ``(level, text, section)`` tuples, e.g. ``("pass", "VaR 99%: Kupiec p=0.41", "outcomes")``.
     """
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     headline: str = ""
+    captions: dict[str, str] = field(default_factory=dict)
+    placement: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, dict[str, str]] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
-    verdicts: list[tuple[str, str]] = field(default_factory=list)
+    verdicts: list[tuple[str, ...]] = field(default_factory=list)
 
 
 class Family(abc.ABC):
