@@ -13,6 +13,7 @@ load. Non-finite floats in the JSON are written as ``null`` (strict JSON).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -20,10 +21,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from hybridrisk.errors import ConfigError, DataValidationError
 
-__all__ = ["save_bundle", "load_bundle", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE"]
+__all__ = [
+    "save_bundle",
+    "load_bundle",
+    "load_verified",
+    "package_versions",
+    "data_hash",
+    "data_sha256",
+    "net_arrays",
+    "restore_net",
+    "load_device",
+    "FORMAT_VERSION",
+    "WEIGHTS_FILE",
+    "CONFIG_FILE",
+]
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
@@ -86,3 +102,67 @@ def load_bundle(path: str | Path, *, kind: str) -> tuple[dict[str, np.ndarray], 
         raise DataValidationError("format", f"{src}: unknown format version "
                                   f"{meta.get('format_version')!r} (expected {FORMAT_VERSION})")
     return load_file(str(src / WEIGHTS_FILE)), meta
+
+
+def load_verified(path: str | Path, *, kind: str
+                  ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """:func:`load_bundle`, then check the stored data against their recorded SHA-256.
+
+    Raises
+    ------
+    DataValidationError
+        As :func:`load_bundle`, or data that do not match ``meta["data_sha256"]``.
+    """
+    tensors, meta = load_bundle(path, kind=kind)
+    if data_sha256(tensors) != meta["data_sha256"]:
+        raise DataValidationError("hash", f"the data stored in {path} do not match their "
+                                  "recorded SHA-256")
+    return tensors, meta
+
+
+def package_versions(*extra: str) -> dict[str, str]:
+    """Versions of the packages a saved model depends on (``extra``: more module names)."""
+    import importlib
+    import platform
+
+    import pandas as pd
+
+    import hybridrisk
+
+    out = {"hybridrisk": hybridrisk.__version__, "torch": torch.__version__,
+           "numpy": np.__version__, "pandas": pd.__version__}
+    for name in extra:
+        out[name] = importlib.import_module(name).__version__
+    out["python"] = platform.python_version()
+    return out
+
+
+def data_hash(*arrays: np.ndarray) -> str:
+    """SHA-256 of the arrays' bytes, in the order given."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def data_sha256(tensors: Mapping[str, np.ndarray]) -> str:
+    """:func:`data_hash` of the ``data.*`` arrays of a bundle, by sorted name."""
+    return data_hash(*[tensors[k] for k in sorted(tensors) if k.startswith("data.")])
+
+
+def net_arrays(net: nn.Module) -> dict[str, np.ndarray]:
+    """A network's state dict as ``net.<key>`` numpy arrays (what :func:`restore_net` reads)."""
+    return {f"net.{k}": v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+
+
+def restore_net(net: nn.Module, tensors: Mapping[str, np.ndarray]) -> nn.Module:
+    """Load the ``net.*`` arrays of a bundle into ``net`` and switch it to eval mode."""
+    net.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
+                         if k.startswith("net.")})
+    net.eval()
+    return net
+
+
+def load_device(device: str | torch.device | None) -> torch.device:
+    """The device a loaded model goes to (CPU unless given)."""
+    return torch.device(device) if device is not None else torch.device("cpu")

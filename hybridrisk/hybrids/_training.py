@@ -24,7 +24,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,13 +39,18 @@ __all__ = [
     "TrainConfig",
     "TrainHistory",
     "Windows",
+    "fit_config",
     "make_windows",
     "train_loop",
+    "fit_network",
     "joint_objective",
+    "likelihood_objectives",
+    "seeded",
     "split_index",
     "make_encoder",
     "count_parameters",
     "collect_series",
+    "extend_covariates",
     "asof_align",
     "CELLS",
 ]
@@ -114,6 +120,18 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def fit_config(
+    *, epochs: int, lr: float, window: int, burn_in: int, val_fraction: float, patience: int,
+    penalty: float, batch_size: int | None, grad_clip: float | None, progress: bool,
+) -> TrainConfig:
+    """The validated :class:`TrainConfig` of a hybrid's ``fit`` keyword arguments."""
+    return TrainConfig(
+        epochs=int(epochs), lr=float(lr), window=int(window), burn_in=int(burn_in),
+        val_fraction=float(val_fraction), patience=int(patience), penalty=float(penalty),
+        batch_size=batch_size, grad_clip=grad_clip, progress=bool(progress),
+    ).validate()
 
 
 @dataclass
@@ -238,6 +256,44 @@ def joint_objective(
         return loss, float(val)
 
     return joint_fn
+
+
+def likelihood_objectives(
+    window_ll: Callable[[Windows], tuple[torch.Tensor, torch.Tensor]],
+    penalty: Callable[[], torch.Tensor],
+    split: int,
+    n: int,
+    config: TrainConfig,
+    device: torch.device | str,
+) -> tuple[Callable[[Windows], torch.Tensor], Callable[[], float] | None,
+           Callable[[Windows], tuple[torch.Tensor, float]] | None]:
+    """``loss_fn``, ``val_fn`` and ``joint_fn`` for :func:`train_loop` from a windowed
+    log-likelihood: the mean negative log-likelihood over the scored steps (plus ``penalty()``
+    for training); ``val_fn`` and ``joint_fn`` are None without a validation block
+    (``split >= n``)."""
+    def loss_fn(w: Windows) -> torch.Tensor:
+        ll, mask = window_ll(w.to(device))
+        return -(ll * mask).sum() / mask.sum() + penalty()
+
+    if split >= n:
+        return loss_fn, None, None
+    val_w = make_windows(split, n, config.window, config.burn_in).to(device)
+
+    def val_fn() -> float:
+        with torch.no_grad():
+            ll, mask = window_ll(val_w)
+            return float(-(ll * mask).sum() / mask.sum())
+
+    return loss_fn, val_fn, joint_objective(window_ll, penalty, val_w)
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """A private torch RNG stream seeded with ``seed``: it fixes a network's initial weights
+    without touching the caller's global random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
 
 
 def _finite_module(module: nn.Module) -> bool:
@@ -411,6 +467,33 @@ def train_loop(
     return history
 
 
+def fit_network(
+    owner: Any,
+    net: Any,
+    loss_fn: Callable[[Windows], torch.Tensor],
+    val_fn: Callable[[], float] | None,
+    train_windows: Windows,
+    config: TrainConfig,
+    *,
+    generator: torch.Generator,
+    desc: str,
+    joint_fn: Callable[[Windows], tuple[torch.Tensor, float]] | None = None,
+) -> TrainHistory:
+    """:func:`train_loop` over ``net.trainable()``, then ``net.eval()``.
+
+    On a :class:`NumericalError` the last good state (``err.checkpoint``) is also kept as
+    ``owner.checkpoint_`` before the error propagates.
+    """
+    try:
+        history = train_loop(net, net.trainable(), loss_fn, val_fn, train_windows, config,
+                             generator=generator, desc=desc, joint_fn=joint_fn)
+    except NumericalError as err:
+        owner.checkpoint_ = getattr(err, "checkpoint", None)
+        raise
+    net.eval()
+    return history
+
+
 # ---------------------------------------------------------------- encoders and covariates
 
 #: Cell name -> (module, class) of the encoders a hybrid can use.
@@ -478,6 +561,27 @@ def collect_series(data: Any, *, name: str = "covariates") -> list[Any]:
         s = check_timeseries(s, name=f"{name}[{key!r}]", min_obs=1).dropna()
         s.name = key
         out.append(s)
+    return out
+
+
+def extend_covariates(covariates: Sequence[Any], new_covariates: Any) -> list[Any]:
+    """The fit's covariates continued by ``new_covariates`` (matched by name).
+
+    Only values dated after a series' last fitted date are appended; a new series the fit did
+    not use raises :class:`ConfigError`.
+    """
+    import pandas as pd
+
+    new = {str(s.name): s for s in collect_series(new_covariates, name="new_covariates")}
+    out = []
+    for s in covariates:
+        extra = new.pop(str(s.name), None)
+        if extra is not None:
+            extra = extra[extra.index > s.index[-1]]
+            s = pd.concat([s, extra]).rename(s.name)
+        out.append(s)
+    if new:
+        raise ConfigError(f"new_covariates {sorted(new)} were not used in the fit")
     return out
 
 

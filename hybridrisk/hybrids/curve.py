@@ -94,9 +94,7 @@ value, and the CDE integrates through irregular times: the mixed-frequency varia
 
 from __future__ import annotations
 
-import hashlib
 import math
-import platform
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,18 +115,28 @@ from hybridrisk.errors import (
     NumericalError,
 )
 from hybridrisk.forecasts import CurveForecast
-from hybridrisk.hybrids._io import load_bundle, save_bundle
+from hybridrisk.hybrids._io import (
+    data_sha256,
+    load_device,
+    load_verified,
+    net_arrays,
+    package_versions,
+    restore_net,
+    save_bundle,
+)
 from hybridrisk.hybrids._training import (
-    TrainConfig,
     TrainHistory,
     Windows,
     asof_align,
     collect_series,
     count_parameters,
+    extend_covariates,
+    fit_config,
+    fit_network,
     make_encoder,
     make_windows,
+    seeded,
     split_index,
-    train_loop,
 )
 from hybridrisk.kernels.nss import nss_loadings
 from hybridrisk.lnn.heads import Bounded, ParameterHead, Positive, Real
@@ -664,20 +672,6 @@ class _Engine:
 # ---------------------------------------------------------------- LNN-NSS
 
 
-def _versions() -> dict[str, str]:
-    import hybridrisk
-
-    return {"hybridrisk": hybridrisk.__version__, "torch": torch.__version__,
-            "numpy": np.__version__, "pandas": pd.__version__, "python": platform.python_version()}
-
-
-def _data_hash(*arrays: np.ndarray) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
 class LNNNSS:
     """LNN-NSS: a liquid network modulates the continuous-time Diebold-Li factor dynamics.
 
@@ -860,11 +854,9 @@ class LNNNSS:
             No continuous-time version of the benchmark exists, or training failed
             numerically (``err.checkpoint`` holds the last good state).
         """
-        config = TrainConfig(
-            epochs=int(epochs), lr=float(lr), window=int(window), burn_in=int(burn_in),
-            val_fraction=float(val_fraction), patience=int(patience), penalty=float(penalty),
-            batch_size=batch_size, grad_clip=grad_clip, progress=bool(progress),
-        ).validate()
+        config = fit_config(epochs=epochs, lr=lr, window=window, burn_in=burn_in,
+                            val_fraction=val_fraction, patience=patience, penalty=penalty,
+                            batch_size=batch_size, grad_clip=grad_clip, progress=progress)
         panel = _panel(yields, maturities, published, self.tau, self.clock, min_obs=30)
         covs = collect_series(covariates)
         n = len(panel)
@@ -882,8 +874,7 @@ class LNNNSS:
         x = inputs.standardise(raw)
         xs = inputs.standardise(raw_sparse, keep_nan=True) if inputs.sparse else None
 
-        with torch.random.fork_rng(devices=[]):  # the seed fixes the weights, privately
-            torch.manual_seed(int(seed))
+        with seeded(seed):  # the seed fixes the weights, privately
             net = self._build_net(x.shape[1], bench)
         gen = torch_generator(int(seed))
         eng = _Engine(net, panel, x, xs, config.window, config.burn_in, self.device)
@@ -913,13 +904,8 @@ class LNNNSS:
                                                               nested=False)))
 
         net.train()
-        try:
-            history = train_loop(net, net.trainable(), loss_fn, val_fn, train_w, config,
-                                 generator=gen, desc=self.name)
-        except NumericalError as err:
-            self.checkpoint_ = getattr(err, "checkpoint", None)
-            raise
-        net.eval()
+        history = fit_network(self, net, loss_fn, val_fn, train_w, config, generator=gen,
+                              desc=self.name)
         return LNNNSSResult(spec=self.spec(), net=net, panel=panel, covariates=covs,
                             inputs=inputs, bench=bench, split=split, history=history,
                             config=config.to_dict(), seed=int(seed), device=self.device,
@@ -1108,7 +1094,7 @@ class LNNNSSResult:
         full = pd.concat([self.panel.yields, new])
         panel = _panel(full, self.maturities, None, self.spec["tau"], self.spec["clock"],
                        name="yields + new_yields")
-        covs = self._extend_covariates(new_covariates)
+        covs = extend_covariates(self.covariates, new_covariates)
         n_fit = len(self.panel)
         n_all = len(panel)
         if n_all == n_fit:
@@ -1131,19 +1117,6 @@ class LNNNSSResult:
             out["theta_carry"] = th[:, 6]
         res = pd.DataFrame(out, index=panel.index[n_fit:])
         return res.reindex(new.index)  # a new day with no published curve gets NaN
-
-    def _extend_covariates(self, new_covariates: Any) -> list[pd.Series]:
-        new = {str(s.name): s for s in collect_series(new_covariates, name="new_covariates")}
-        out = []
-        for s in self.covariates:
-            extra = new.pop(str(s.name), None)
-            if extra is not None:
-                extra = extra[extra.index > s.index[-1]]
-                s = pd.concat([s, extra]).rename(s.name)
-            out.append(s)
-        if new:
-            raise ConfigError(f"new_covariates {sorted(new)} were not used in the fit")
-        return out
 
     def fitted_forecasts(self, horizons: Any = None, *, nested: bool = False) -> pd.DataFrame:
         """In-sample forecasts from every origin of the fit sample (columns as :meth:`filter`)."""
@@ -1253,8 +1226,7 @@ class LNNNSSResult:
 
     def save(self, path: str | Path) -> Path:
         """Save to a directory: ``model.safetensors`` (weights, data) and ``config.json``."""
-        tensors: dict[str, np.ndarray] = {
-            f"net.{k}": v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
+        tensors = net_arrays(self.net)
         y = self.panel.yields
         tensors["data.yields"] = np.where(self.panel.published, y.to_numpy(), 0.0)
         tensors["data.published"] = self.panel.published.astype(np.uint8)
@@ -1277,9 +1249,8 @@ class LNNNSSResult:
             "benchmark": {"dynamics": self.benchmark.dynamics, "tau": self.benchmark.tau,
                           "measurement_var": self.benchmark.measurement_var,
                           "source": self.benchmark.source},
-            "versions": _versions(),
-            "data_sha256": _data_hash(*[tensors[k] for k in sorted(tensors)
-                                        if k.startswith("data.")]),
+            "versions": package_versions(),
+            "data_sha256": data_sha256(tensors),
         }
         return save_bundle(path, tensors, meta)
 
@@ -1287,13 +1258,9 @@ class LNNNSSResult:
     def load(cls, path: str | Path, *, device: str | torch.device | None = None
              ) -> LNNNSSResult:
         """Load a result written by :meth:`save` (checks the data hash)."""
-        tensors, meta = load_bundle(path, kind="LNNNSSResult")
-        keys = sorted(k for k in tensors if k.startswith("data."))
-        if _data_hash(*[tensors[k] for k in keys]) != meta["data_sha256"]:
-            raise DataValidationError("hash", f"the data stored in {path} do not match their "
-                                      "recorded SHA-256")
+        tensors, meta = load_verified(path, kind="LNNNSSResult")
         spec = meta["spec"]
-        dev = torch.device(device) if device is not None else torch.device("cpu")
+        dev = load_device(device)
         model = LNNNSS(**_ctor(spec), device=dev)
         idx = pd.DatetimeIndex(tensors["data.index"].astype("datetime64[ns]"), name="date")
         pub = tensors["data.published"].astype(bool)
@@ -1314,9 +1281,7 @@ class LNNNSSResult:
                                 tensors["bench.transition"], tensors["bench.innovation_cov"],
                                 bm["measurement_var"], source=bm["source"])
         net = model._build_net(len(inputs.names), bench)
-        state = {k[4:]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("net.")}
-        net.load_state_dict(state)
-        net.eval()
+        restore_net(net, tensors)
         return cls(spec=spec, net=net, panel=panel, covariates=covs, inputs=inputs, bench=bench,
                    split=int(meta["split"]), history=TrainHistory.from_dict(meta["history"]),
                    config=meta["config"], seed=int(meta["seed"]), device=dev,

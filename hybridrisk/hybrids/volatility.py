@@ -62,10 +62,8 @@ of the standardised residuals over the fit sample, ``Q_0 = Qbar``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,19 +76,29 @@ from torch import nn
 
 from hybridrisk.checks import check_timeseries
 from hybridrisk.errors import ConfigError, DataValidationError, NumericalError
-from hybridrisk.hybrids._io import load_bundle, save_bundle
+from hybridrisk.hybrids._io import (
+    data_sha256,
+    load_device,
+    load_verified,
+    net_arrays,
+    package_versions,
+    restore_net,
+    save_bundle,
+)
 from hybridrisk.hybrids._training import (
-    TrainConfig,
     TrainHistory,
     Windows,
     asof_align,
     collect_series,
     count_parameters,
-    joint_objective,
+    extend_covariates,
+    fit_config,
+    fit_network,
+    likelihood_objectives,
     make_encoder,
     make_windows,
+    seeded,
     split_index,
-    train_loop,
 )
 from hybridrisk.kernels.distributions import (
     log_density,
@@ -134,18 +142,6 @@ _DAY = np.timedelta64(1, "D")
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _versions() -> dict[str, str]:
-    import arch
-
-    import hybridrisk
-
-    return {
-        "hybridrisk": hybridrisk.__version__, "torch": torch.__version__,
-        "numpy": np.__version__, "pandas": pd.__version__, "arch": arch.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def _params_mapping(init: Any) -> dict[str, float]:
@@ -202,13 +198,6 @@ def _floored(init: Mapping[str, float], names: Sequence[str]) -> dict[str, float
         if out[n] < SIMPLEX_FLOOR:
             out[n] = SIMPLEX_FLOOR
     return out
-
-
-def _data_hash(*arrays: np.ndarray) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
 
 
 def _series_payload(prefix: str, s: pd.Series) -> dict[str, np.ndarray]:
@@ -578,11 +567,9 @@ class LNNGARCH:
             Training failed numerically; ``err.checkpoint`` holds the last good state (also
             kept as ``self.checkpoint_``).
         """
-        config = TrainConfig(
-            epochs=int(epochs), lr=float(lr), window=int(window), burn_in=int(burn_in),
-            val_fraction=float(val_fraction), patience=int(patience), penalty=float(penalty),
-            batch_size=batch_size, grad_clip=grad_clip, progress=bool(progress),
-        ).validate()
+        config = fit_config(epochs=epochs, lr=lr, window=window, burn_in=burn_in,
+                            val_fraction=val_fraction, patience=patience, penalty=penalty,
+                            batch_size=batch_size, grad_clip=grad_clip, progress=progress)
         r = check_timeseries(returns, name="returns", min_obs=100)
         if not isinstance(r, pd.Series):
             raise DataValidationError("type", "returns must be a pandas Series")
@@ -607,10 +594,7 @@ class LNNGARCH:
         x = feats.standardise(raw)
         times = _Features.times(r.index)
 
-        # A private RNG stream: the seed fixes the initial weights without touching the
-        # caller's global random state.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+        with seeded(seed):  # the seed fixes the initial weights, privately
             net = self._build_net(x.shape[1], init_map)
         gen = torch_generator(int(seed))
         dev = self.device
@@ -622,23 +606,12 @@ class LNNGARCH:
             s2_cl = _garch_path(net, xt[:n], None, eps, bc, self.vol, nested=True)
         var_cap = 1e6 * float(np.max(rv**2) + np.var(rv))
         core = _GARCHCore(net, self.vol, self.dist, eps, s2_cl, bc, xt, tt, var_cap)
-
-        def loss_fn(w: Windows) -> torch.Tensor:
-            ll, mask = core.window_ll(w.to(dev))
-            nll = -(ll * mask).sum() / mask.sum()
-            return nll + config.penalty * net.head.penalty(bias=1.0)
-
-        val_fn, joint_fn = _validation(core.window_ll, split, n, config,
-                                       lambda: config.penalty * net.head.penalty(bias=1.0), dev)
+        loss_fn, val_fn, joint_fn = likelihood_objectives(
+            core.window_ll, lambda: config.penalty * net.head.penalty(bias=1.0), split, n,
+            config, dev)
         train_w = make_windows(0, split, config.window, config.burn_in).to(dev)
-        try:
-            history = train_loop(net, net.trainable(), loss_fn, val_fn, train_w, config,
-                                 generator=gen, desc=f"LNN-{self.vol}-{self.dist}",
-                                 joint_fn=joint_fn)
-        except NumericalError as err:
-            self.checkpoint_ = getattr(err, "checkpoint", None)
-            raise
-        net.eval()
+        history = fit_network(self, net, loss_fn, val_fn, train_w, config, generator=gen,
+                              desc=f"LNN-{self.vol}-{self.dist}", joint_fn=joint_fn)
         return LNNGARCHResult(
             spec=self.spec(), net=net, returns=r.rename(name), covariates=covs, features=feats,
             init=init_map, init_source=init_source, backcast=bc,
@@ -658,22 +631,6 @@ class LNNGARCH:
         bc = None if backcast is None else _backcast_value(r.to_numpy(), self.mean, backcast)
         res = am.fit(disp="off", backcast=bc)
         return _canonical_init(res, vol=self.vol, dist=self.dist, mean=self.mean)
-
-
-def _validation(
-    window_ll: Any, split: int, n: int, config: TrainConfig, penalty: Any, dev: torch.device
-) -> tuple[Any, Any]:
-    """The validation loss and the joint train+validation objective (None without a block)."""
-    if split >= n:
-        return None, None
-    val_w = make_windows(split, n, config.window, config.burn_in).to(dev)
-
-    def val_fn() -> float:
-        with torch.no_grad():
-            ll, mask = window_ll(val_w)
-            return float(-(ll * mask).sum() / mask.sum())
-
-    return val_fn, joint_objective(window_ll, penalty, val_w)
 
 
 def _backcast_rule(backcast: Any) -> str:
@@ -979,16 +936,7 @@ class LNNGARCHResult:
                 "sorted-index", f"new_returns must start after the fit sample's last date "
                 f"{last.isoformat()}", row=r_new.index[0].isoformat())
         r_all = pd.concat([self.returns, r_new.rename(self.returns.name)])
-        new_covs = {str(s.name): s for s in collect_series(new_covariates, name="new_covariates")}
-        covs = []
-        for s in self.covariates:
-            extra = new_covs.pop(str(s.name), None)
-            if extra is not None:
-                extra = extra[extra.index > s.index[-1]]
-                s = pd.concat([s, extra]).rename(s.name)
-            covs.append(s)
-        if new_covs:
-            raise ConfigError(f"new_covariates {sorted(new_covs)} were not used in the fit")
+        covs = extend_covariates(self.covariates, new_covariates)
         return r_all, covs, len(self.returns)
 
     def filter(
@@ -1138,9 +1086,7 @@ class LNNGARCHResult:
         Never pickle. The JSON holds the configuration, benchmark, training history, package
         versions and a SHA-256 of the data; :meth:`load` rebuilds an identical result.
         """
-        tensors: dict[str, np.ndarray] = {}
-        for k, v in self.net.state_dict().items():
-            tensors[f"net.{k}"] = v.detach().cpu().numpy()
+        tensors = net_arrays(self.net)
         tensors.update(_series_payload("data.returns", self.returns))
         for i, s in enumerate(self.covariates):
             tensors.update(_series_payload(f"data.cov{i}", s))
@@ -1155,9 +1101,8 @@ class LNNGARCHResult:
             "covariate_names": [str(s.name) for s in self.covariates],
             "index_units": [_index_unit(self.returns.index)]
             + [_index_unit(s.index) for s in self.covariates],
-            "feature_names": self.features.names, "versions": _versions(),
-            "data_sha256": _data_hash(*[tensors[k] for k in sorted(tensors)
-                                        if k.startswith("data.")]),
+            "feature_names": self.features.names, "versions": package_versions("arch"),
+            "data_sha256": data_sha256(tensors),
             "loglik": self.loglik, "nested_loglik": self.nested_loglik(),
         }
         return save_bundle(path, tensors, meta)
@@ -1166,13 +1111,9 @@ class LNNGARCHResult:
     def load(cls, path: str | Path, *, device: str | torch.device | None = None
              ) -> LNNGARCHResult:
         """Load a result saved by :meth:`save` (checks the data hash)."""
-        tensors, meta = load_bundle(path, kind="LNNGARCHResult")
-        data_keys = sorted(k for k in tensors if k.startswith("data."))
-        if _data_hash(*[tensors[k] for k in data_keys]) != meta["data_sha256"]:
-            raise DataValidationError("hash", f"the data stored in {path} do not match their "
-                                      "recorded SHA-256")
+        tensors, meta = load_verified(path, kind="LNNGARCHResult")
         spec = meta["spec"]
-        dev = torch.device(device) if device is not None else torch.device("cpu")
+        dev = load_device(device)
         model = LNNGARCH(spec["cell"], spec["hidden_size"], spec["vol"], spec["dist"],
                          spec["mean"], dev, use_times=spec["use_times"],
                          max_staleness=spec["max_staleness"], on_stale=spec["on_stale"],
@@ -1185,9 +1126,7 @@ class LNNGARCHResult:
         feats.names = list(meta["feature_names"])
         feats.mean, feats.std = tensors["features.mean"], tensors["features.std"]
         net = model._build_net(len(feats.names), meta["init"])
-        state = {k[4:]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("net.")}
-        net.load_state_dict(state)
-        net.eval()
+        restore_net(net, tensors)
         return cls(spec=spec, net=net, returns=returns, covariates=covs, features=feats,
                    init=meta["init"], init_source=meta["init_source"], backcast=meta["backcast"],
                    backcast_rule=meta["backcast_rule"], split=meta["split"],
@@ -1432,11 +1371,9 @@ class LNNDCC:
         grad_clip, progress
             As for :meth:`LNNGARCH.fit`.
         """
-        config = TrainConfig(
-            epochs=int(epochs), lr=float(lr), window=int(window), burn_in=int(burn_in),
-            val_fraction=float(val_fraction), patience=int(patience), penalty=float(penalty),
-            batch_size=batch_size, grad_clip=grad_clip, progress=bool(progress),
-        ).validate()
+        config = fit_config(epochs=epochs, lr=lr, window=window, burn_in=burn_in,
+                            val_fraction=val_fraction, patience=patience, penalty=penalty,
+                            batch_size=batch_size, grad_clip=grad_clip, progress=progress)
         if not isinstance(returns, pd.DataFrame):
             raise DataValidationError("type", "returns must be a DataFrame, one column per series")
         ret = check_timeseries(returns, name="returns", min_obs=100)
@@ -1466,8 +1403,7 @@ class LNNDCC:
         feats.fit_stats(rawx, split)
         x = feats.standardise(rawx)
         times = _Features.times(ret.index)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+        with seeded(seed):
             net = self._build_net(x.shape[1], init_map)
         dev = self.device
         xt = torch.as_tensor(x, device=dev)
@@ -1479,22 +1415,13 @@ class LNNDCC:
         with torch.no_grad():
             q_cl = dcc_q(zt, init_map["a"], init_map["b"], qbar=qb)
         core = _DCCCore(net, self.dist, zt, q_cl, qb, xt, tt)
-
-        def loss_fn(w: Windows) -> torch.Tensor:
-            ll, mask = core.window_ll(w.to(dev))
-            return -(ll * mask).sum() / mask.sum() + config.penalty * net.head.penalty(bias=1.0)
-
-        val_fn, joint_fn = _validation(core.window_ll, split, n, config,
-                                       lambda: config.penalty * net.head.penalty(bias=1.0), dev)
+        loss_fn, val_fn, joint_fn = likelihood_objectives(
+            core.window_ll, lambda: config.penalty * net.head.penalty(bias=1.0), split, n,
+            config, dev)
         train_w = make_windows(0, split, config.window, config.burn_in).to(dev)
-        try:
-            history = train_loop(net, net.trainable(), loss_fn, val_fn, train_w, config,
-                                 generator=torch_generator(int(seed)), desc=f"LNN-DCC-{self.dist}",
-                                 joint_fn=joint_fn)
-        except NumericalError as err:
-            self.checkpoint_ = getattr(err, "checkpoint", None)
-            raise
-        net.eval()
+        history = fit_network(self, net, loss_fn, val_fn, train_w, config,
+                              generator=torch_generator(int(seed)), desc=f"LNN-DCC-{self.dist}",
+                              joint_fn=joint_fn)
         return LNNDCCResult(
             spec=self.spec(), net=net, z=zdf, log_sigma=logsig, n_univariate=n_uni,
             univariate_source=uni_source, covariates=covs, features=feats, init=init_map,
@@ -1666,8 +1593,7 @@ class LNNDCCResult:
 
     def save(self, path: str | Path) -> Path:
         """Save to a directory (safetensors + JSON), as :meth:`LNNGARCHResult.save`."""
-        tensors: dict[str, np.ndarray] = {f"net.{k}": v.detach().cpu().numpy()
-                                          for k, v in self.net.state_dict().items()}
+        tensors = net_arrays(self.net)
         tensors["data.z"] = self.z.to_numpy()
         tensors["data.index"] = self.z.index.values.astype("datetime64[ns]").astype(np.int64)
         tensors["data.log_sigma"] = self.log_sigma.to_numpy()
@@ -1684,9 +1610,8 @@ class LNNDCCResult:
             "seed": self.seed, "covariate_names": [str(s.name) for s in self.covariates],
             "index_units": [_index_unit(self.z.index)]
             + [_index_unit(s.index) for s in self.covariates],
-            "feature_names": self.features.names, "versions": _versions(),
-            "data_sha256": _data_hash(*[tensors[k] for k in sorted(tensors)
-                                        if k.startswith("data.")]),
+            "feature_names": self.features.names, "versions": package_versions("arch"),
+            "data_sha256": data_sha256(tensors),
             "loglik": self.loglik, "nested_loglik": self.nested_loglik(),
         }
         return save_bundle(path, tensors, meta)
@@ -1695,13 +1620,9 @@ class LNNDCCResult:
     def load(cls, path: str | Path, *, device: str | torch.device | None = None
              ) -> LNNDCCResult:
         """Load a result saved by :meth:`save` (checks the data hash)."""
-        tensors, meta = load_bundle(path, kind="LNNDCCResult")
-        if _data_hash(*[tensors[k] for k in sorted(tensors) if k.startswith("data.")]
-                      ) != meta["data_sha256"]:
-            raise DataValidationError("hash", f"the data stored in {path} do not match their "
-                                      "recorded SHA-256")
+        tensors, meta = load_verified(path, kind="LNNDCCResult")
         spec = meta["spec"]
-        dev = torch.device(device) if device is not None else torch.device("cpu")
+        dev = load_device(device)
         model = LNNDCC(spec["cell"], spec["hidden_size"], spec["dist"], dev,
                        use_times=spec["use_times"], max_staleness=spec["max_staleness"],
                        on_stale=spec["on_stale"], head_layers=spec["head_layers"],
@@ -1717,9 +1638,7 @@ class LNNDCCResult:
         feats.names = list(meta["feature_names"])
         feats.mean, feats.std = tensors["features.mean"], tensors["features.std"]
         net = model._build_net(len(feats.names), meta["init"])
-        net.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
-                             if k.startswith("net.")})
-        net.eval()
+        restore_net(net, tensors)
         return cls(spec=spec, net=net, z=z, log_sigma=pd.Series(tensors["data.log_sigma"],
                                                                    index=idx),
                    n_univariate=meta["n_univariate"],
