@@ -7,6 +7,7 @@ returns the hidden path (batch, length, hidden_size).
 
 from hybridrisk.lnn.base import Encoder, time_deltas
 from hybridrisk.lnn.cde import NeuralCDE
+from hybridrisk.lnn.cfc import CfC
 from hybridrisk.lnn.ctrnn import CTRNN
 from hybridrisk.lnn.heads import (
     Bounded,
@@ -17,10 +18,13 @@ from hybridrisk.lnn.heads import (
     Real,
     Simplex,
 )
+from hybridrisk.lnn.ltc import LTC
 from hybridrisk.lnn.sde import NeuralSDE
 
 __all__ = [
     "CTRNN",
+    "LTC",
+    "CfC",
     "Bounded",
     "Correlation",
     "Encoder",
