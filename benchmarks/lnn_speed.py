@@ -5,17 +5,35 @@ Run from the repository root::
     .venv/bin/python benchmarks/lnn_speed.py            # full run, the table of RESULTS.md
     .venv/bin/python benchmarks/lnn_speed.py --quick    # a short smoke run
 
-For each model and shape the script times, on ``--threads`` CPU threads, the forward pass
-(inference: under ``torch.no_grad``) and one training pass (forward with autograd plus the
-backward pass of ``output.sum()``), each the median of ``--repeats`` runs after ``--warmup``
-runs. Peak memory is measured for one training pass in a fresh subprocess per model and shape:
-the resident-set high-water mark (``VmHWM``, reset through ``/proc/self/clear_refs`` right before
-the pass when the kernel allows it, else the lifetime ``ru_maxrss``) minus the resident set just
-before the pass, so the model, the input and the imported libraries are not counted.
+Every model and shape runs in fresh subprocesses, so that no model inherits the allocator state
+of another (``ncps.torch.LTC`` allocates about 2-3 GiB per training pass, and whether those pages
+are fresh or recycled changes its time by a factor of 2 to 3). The machine is shared, and load
+from other processes comes in bursts of minutes, so the whole list of models is run
+``--rounds`` times, one process per model and shape per round, and the timings of all rounds are
+pooled. In each process, on ``--threads`` CPU threads:
+
+1. peak memory of the first training pass (forward with autograd plus the backward pass of
+   ``output.sum()``) as the operating system sees it: the resident-set high-water mark
+   (``VmHWM``, reset through ``/proc/self/clear_refs`` right before the pass when the kernel
+   allows it, else the lifetime ``ru_maxrss``) minus the resident set just before the pass, so
+   the model, the input and the imported libraries are not counted. This includes what the C
+   allocator keeps but does not reuse, and varies from run to run;
+2. peak memory of the second training pass as PyTorch sees it: the running sum of the
+   allocation and free events of ``torch.profiler`` (``profile_memory=True``), i.e. the most
+   bytes held by tensors at once (activations saved for autograd, gradients, temporaries).
+   Deterministic; the ratio to ncps is computed from it;
+3. ``--warmup`` more training passes and forward passes, untimed;
+4. ``--repeats`` timed forward passes (inference: under ``torch.no_grad``) and as many timed
+   training passes. The table shows the medians over all rounds, and in brackets the best
+   training pass (the least disturbed by other processes) and the ratios of best passes; the
+   memory columns show the largest value over the rounds. A model whose first training pass
+   takes longer than ``--slow`` seconds is timed once, in the first round only; one slower than
+   ``--slow / 8`` seconds gets no profiler pass (its allocated peak shows as "-").
 
 All inputs are float32 with unit time steps (``times=None``). ncps is the ``ncps`` package
 (``pip install ncps``, the ``bench`` extra); its rows are skipped with a note when it is missing,
-as is the CTRNN row when ``hybridrisk.lnn.ctrnn`` is absent.
+as is the CTRNN row when ``hybridrisk.lnn.ctrnn`` is absent. The 1-minute load average is
+printed with the table.
 """
 
 from __future__ import annotations
@@ -23,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -128,34 +145,6 @@ def _timed(model: nn.Module, x: torch.Tensor, unpack: bool, backward: bool) -> f
     return time.perf_counter() - t0
 
 
-def time_model(spec: ModelSpec, shape: tuple[int, int, int, int], repeats: int, warmup: int,
-               budget_s: float) -> tuple[float, float, int]:
-    """Median forward and forward+backward seconds, and the number of timed runs of the latter.
-
-    A model whose first (warm-up) run takes longer than ``budget_s / 5`` gets no further warm-up
-    and one timed run; otherwise runs stop early once they have used ``budget_s`` (at least 3).
-    """
-    batch, length, n_in, units = shape
-    torch.manual_seed(0)
-    model = spec.build(n_in, units)
-    x = torch.randn(batch, length, n_in)
-    out: list[float] = []
-    count = 0
-    for backward in (False, True):
-        first = _timed(model, x, spec.unpack, backward)
-        slow = first > budget_s / 5
-        for _ in range(0 if slow else warmup - 1):
-            _run(model, x, spec.unpack, backward)
-        times: list[float] = []
-        while len(times) < (1 if slow else repeats):
-            times.append(_timed(model, x, spec.unpack, backward))
-            if sum(times) > budget_s and len(times) >= 3:
-                break
-        out.append(statistics.median(times))
-        count = len(times)
-    return out[0], out[1], count
-
-
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -179,78 +168,130 @@ def _peak_bytes(reset: bool) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def memory_probe(label: str, shape_name: str, threads: int, quick: bool) -> None:
-    """Child process: print the peak extra resident memory of one training pass, in bytes."""
-    torch.set_num_threads(threads)
+def _allocated_peak(model: nn.Module, x: torch.Tensor, unpack: bool) -> int:
+    """Peak bytes held by PyTorch's CPU allocator during one training pass (profiler events)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        _run(model, x, unpack, True)
+    events = prof.profiler.kineto_results.events()
+    deltas = sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]")
+    current = peak = 0
+    for _, nbytes in deltas:
+        current += nbytes
+        peak = max(peak, current)
+    return peak
+
+
+def worker(label: str, shape_name: str, args: argparse.Namespace) -> dict:
+    """Child process: peak memory of the first training pass, then the timed runs."""
+    torch.set_num_threads(args.threads)
     spec = {s.label: s for s in model_specs()[0]}[label]
-    batch, length, n_in, units = (QUICK_SHAPES if quick else SHAPES)[shape_name]
+    batch, length, n_in, units = (QUICK_SHAPES if args.quick else SHAPES)[shape_name]
     torch.manual_seed(0)
     model = spec.build(n_in, units)
     x = torch.randn(batch, length, n_in)
     before = _rss_bytes()
     reset = _reset_peak()
-    _run(model, x, spec.unpack, backward=True)
-    print(json.dumps({"peak": _peak_bytes(reset) - before, "hwm_reset": reset}))
+    first = _timed(model, x, spec.unpack, True)
+    peak = _peak_bytes(reset) - before
+    allocated = None
+    if first > args.slow:
+        forward = [_timed(model, x, spec.unpack, False)]
+        train = [_timed(model, x, spec.unpack, True)]
+    else:
+        # The profiler pass is slow for models with many small operations: only when cheap.
+        if first < args.slow / 8:
+            allocated = _allocated_peak(model, x, spec.unpack)
+        for _ in range(args.warmup):
+            _run(model, x, spec.unpack, True)
+            _run(model, x, spec.unpack, False)
+        forward = [_timed(model, x, spec.unpack, False) for _ in range(args.repeats)]
+        train = [_timed(model, x, spec.unpack, True) for _ in range(args.repeats)]
+    return {"peak": peak, "hwm_reset": reset, "allocated": allocated, "forward": forward,
+            "train": train}
 
 
-def measure_memory(label: str, shape_name: str, args: argparse.Namespace) -> float | None:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-probe", label, shape_name,
-           "--threads", str(args.threads)]
-    if args.quick:
-        cmd.append("--quick")
+def run_worker(label: str, shape_name: str, args: argparse.Namespace) -> dict | None:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", label, shape_name,
+           "--threads", str(args.threads), "--repeats", str(args.repeats), "--warmup",
+           str(args.warmup), "--slow", str(args.slow)] + (["--quick"] if args.quick else [])
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
-        print(f"memory probe failed for {label}: {res.stderr[-500:]}", file=sys.stderr)
+        print(f"worker failed for {label} at {shape_name}: {res.stderr[-800:]}", file=sys.stderr)
         return None
-    return json.loads(res.stdout.strip().splitlines()[-1])["peak"] / 2**20
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short run (fewer repeats, L=1000)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs (default 7)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
+    parser.add_argument("--quick", action="store_true",
+                        help="short run: 3 timed runs, 1 warm-up, the long series cut to L=1000")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed runs per process (default 5)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="processes per model and shape, interleaved (default 3)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed runs (default 2)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--budget", type=float, default=60.0,
-                        help="seconds per model and pass before fewer repeats are taken")
-    parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
-    parser.add_argument("--memory-probe", nargs=2, metavar=("MODEL", "SHAPE"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--slow", type=float, default=20.0,
+                        help="a model whose first training pass takes longer is timed once")
+    parser.add_argument("--worker", nargs=2, metavar=("MODEL", "SHAPE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.memory_probe:
-        memory_probe(*args.memory_probe, args.threads, args.quick)
+    args.repeats = args.repeats or (3 if args.quick else 5)
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
+    if args.worker:
+        print(json.dumps(worker(*args.worker, args)))
         return 0
     from tqdm import tqdm
 
-    torch.set_num_threads(args.threads)
-    repeats = args.repeats or (3 if args.quick else 7)
-    warmup = 1 if args.quick else args.warmup
     shapes = QUICK_SHAPES if args.quick else SHAPES
     specs, notes = model_specs()
     tasks = [(s, n) for n in shapes for s in specs]
+    load_start = os.getloadavg()[0]
+    results: dict[tuple[str, str], list[dict]] = {}
+    slow: set[tuple[str, str]] = set()
+    with tqdm(total=args.rounds * len(tasks), desc="lnn_speed", unit="process") as bar:
+        for _ in range(args.rounds):
+            for spec, shape_name in tasks:
+                key = (spec.label, shape_name)
+                if key not in slow:  # a model timed once is not run again
+                    res = run_worker(spec.label, shape_name, args)
+                    if res is not None:
+                        results.setdefault(key, []).append(res)
+                        if len(res["train"]) == 1 and args.repeats > 1:
+                            slow.add(key)
+                bar.update(1)
     rows = {}
-    for spec, shape_name in tqdm(tasks, desc="lnn_speed", unit="model"):
-        fwd, train, count = time_model(spec, shapes[shape_name], repeats, warmup, args.budget)
-        mem = None if args.no_memory else measure_memory(spec.label, shape_name, args)
-        rows[spec.label, shape_name] = (fwd, train, mem, count)
+    for key, runs in results.items():
+        fwd = [t for r in runs for t in r["forward"]]
+        train = [t for r in runs for t in r["train"]]
+        allocs = [r["allocated"] for r in runs if r["allocated"] is not None]
+        rows[key] = (statistics.median(fwd), statistics.median(train),
+                     max(allocs) / 2**20 if allocs else None, len(train), min(train),
+                     max(r["peak"] for r in runs) / 2**20)
 
-    load = os.getloadavg()
-    print(f"\ntorch {torch.__version__}, {args.threads} threads, {platform.processor() or 'cpu'}, "
-          f"float32, median of {repeats} runs after {warmup} warm-up; "
-          f"load average before the table {load[0]:.2f}")
-    print("| model | shape | forward ms | forward+backward ms | runs | x nn.LSTM | x ncps | "
-          "peak MiB (fwd+bwd) | x ncps peak |")
+    print(f"\ntorch {torch.__version__}, {args.threads} threads, float32; medians over "
+          f"{args.rounds} interleaved processes x {args.repeats} runs after {args.warmup} warm-up; "
+          f"1-minute load average {load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the "
+          "end")
+    print("| model | shape | forward ms | forward+backward ms (best) | runs | x nn.LSTM (best) | "
+          "x ncps (best) | peak MiB allocated (RSS) | x ncps peak |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for spec, shape_name in tasks:
-        fwd, train, mem, count = rows[spec.label, shape_name]
+        if (spec.label, shape_name) not in rows:
+            print(f"| {spec.label} | {shape_name} | failed | | | | | | |")
+            continue
+        fwd, train, mem, count, best, rss = rows[spec.label, shape_name]
         lstm = rows.get(("nn.LSTM", shape_name))
         ref = rows.get((spec.counterpart, shape_name)) if spec.counterpart else None
-        ratio_lstm = f"{train / lstm[1]:.2f}" if lstm else "-"
-        ratio_ref = f"{train / ref[1]:.3f}" if ref else "-"
-        mem_s = f"{mem:.1f}" if mem is not None else "-"
+        ratio_lstm = f"{train / lstm[1]:.2f} ({best / lstm[4]:.2f})" if lstm else "-"
+        ratio_ref = f"{train / ref[1]:.3f} ({best / ref[4]:.3f})" if ref else "-"
         mem_ref = f"{mem / ref[2]:.3f}" if ref and mem is not None and ref[2] else "-"
-        print(f"| {spec.label} | {shape_name} | {fwd * 1e3:.1f} | {train * 1e3:.1f} | {count} | "
-              f"{ratio_lstm} | {ratio_ref} | {mem_s} | {mem_ref} |")
+        mem_s = "-" if mem is None else f"{mem:.1f}"
+        print(f"| {spec.label} | {shape_name} | {fwd * 1e3:.1f} | {train * 1e3:.1f} "
+              f"({best * 1e3:.1f}) | {count} | {ratio_lstm} | {ratio_ref} | {mem_s} ({rss:.0f}) | "
+              f"{mem_ref} |")
     for note in notes:
         print(f"\nNote: {note}")
     return 0

@@ -66,8 +66,9 @@ def _softplus_inverse(y: torch.Tensor) -> torch.Tensor:
     return y + torch.log(-torch.expm1(-y))
 
 
-# Sensory synapses are evaluated for at most this many (source, target, sample) triples at once.
-_CHUNK_ELEMENTS = 1 << 21
+# Sensory synapses are evaluated for at most this many (source, target, sample) triples at once:
+# small buffers are reused by the allocator instead of being mapped afresh on every call.
+_CHUNK_ELEMENTS = 1 << 19
 
 
 class _SynapseSums(torch.autograd.Function):
@@ -207,12 +208,16 @@ class _LTCFused(torch.autograd.Function):
         # With s' = s (1 - s), dL/dz_ijb = w_ij dz_ijb where dz_ijb = s'_ijb (E_ij q_jb - p_jb):
         # w is folded into the reductions of dz, which saves one pass over the synapse tensor.
         sigw_row = (sigma * w).unsqueeze(1)
-        # qps[n] = (q, -p) of sub-step n with q = dL/d(numerator), p = -dL/d(denominator)
-        # = q * v_next; per-step views are made once (unbind) rather than in the loop.
+        # q = dL/d(numerator), p = -dL/d(denominator) = q * v_next; the buffer holds (q, -p).
         qp = vs.new_empty(units, 2, batch)
         q, p_neg = qp[:, 0:1], qp[:, 1:2]
         q_row, p_neg_row = qp[:, 0].unsqueeze(0), qp[:, 1].unsqueeze(0).expand(units, -1, -1)
-        qps = vs.new_empty(n_sub, units, 2, batch)
+        # (q, -p) of the sub-steps of the current step, summed per step into the gradients of
+        # num0, den0 and cmt (a buffer per step, not per sub-step: less memory, no big tail).
+        qps = vs.new_empty(unfolds, units, 2, batch)
+        qv = vs.new_empty(unfolds, units, 1, batch)
+        d_nd = vs.new_empty(length, units, 2, batch)
+        d_cmt = vs.new_empty(length, units, 1, batch)
         zero = vs.new_zeros(units, 1, batch)
         acc_w = vs.new_zeros(units, 2, units)  # [j, 0, i]: d/d(w E)_ij, [j, 1, i]: -d/dw_ij
         acc_s = vs.new_zeros(units, 2, units)  # [i, :, j]: sums of v_bi dz_ijb and of dz_ijb
@@ -229,12 +234,12 @@ class _LTCFused(torch.autograd.Function):
         for t in range(length - 1, -1, -1):
             g = g + g_all[t]
             cmt_step = cmt_t[t]
-            for _ in range(unfolds):
+            for k in range(unfolds - 1, -1, -1):
                 n -= 1
                 v = vs[n]
                 torch.div(g, dens[n], out=q)
                 torch.addcmul(zero, q, vs[n + 1], value=-1.0, out=p_neg)
-                qps[n].copy_(qp)
+                qps[k].copy_(qp)
                 # Recompute the synapse activations s of this sub-step.
                 torch.addcmul(c_full, sig3, v, out=syn)
                 syn.sigmoid_()
@@ -245,10 +250,10 @@ class _LTCFused(torch.autograd.Function):
                 acc_s.baddbmm_(v1, dz_t)
                 torch.bmm(sigw_row, dz, out=dv)
                 g = torch.addcmul(dv, q, cmt_step)
-        qps = qps.view(length, unfolds, units, 2, batch)
-        d_nd = qps.sum(1)  # contiguous over the sub-steps: both sums in one pass
-        d_num0, d_den0 = d_nd[:, :, 0], d_nd[:, :, 1]
-        d_cmt = (qps[:, :, :, 0] * vs[:n_sub, :, 0].view(length, unfolds, units, batch)).sum(1)
+            torch.sum(qps, 0, out=d_nd[t])
+            torch.mul(qps[:, :, 0:1], vs[n: n + unfolds], out=qv)
+            torch.sum(qv, 0, out=d_cmt[t])
+        d_num0, d_den0, d_cmt = d_nd[:, :, 0], d_nd[:, :, 1], d_cmt[:, :, 0]
         d_we = acc_w[:, 0].t()
         d_w = acc_w[:, 1].t() + erev * d_we
 
