@@ -1,24 +1,15 @@
 """Classical counterparts of every hybrid, thin over the established libraries."""
 
-from baselines.curve_dynamics import (
-    DieboldLiResult,
-    diebold_li_factors,
-    fit_diebold_li,
-    random_walk_forecast,
-)
 from baselines.dcc import (
-    DCCForecast,
     DCCResult,
-    DCCSimulation,
     dcc_correlations,
     dcc_loglik,
     fit_dcc,
     simulate_dcc,
 )
+from baselines.dns import DieboldLiResult, diebold_li_factors, fit_diebold_li
 from baselines.garch import (
-    GARCHForecast,
     GARCHResult,
-    GARCHSimulation,
     GARCHSpec,
     fit_garch,
     garch_loglik,
@@ -35,7 +26,7 @@ from baselines.nss import (
     nss_par,
     nss_zero,
 )
-from baselines.results import Summary
+from baselines.random_walk import random_walk_forecast
 from baselines.var import (
     ewma_var_es,
     filtered_historical_var_es,
@@ -46,15 +37,12 @@ from baselines.var import (
     student_t_var_es,
     var_es,
 )
+from hybridrisk.results import Summary
 
 __all__ = [
-    "DCCForecast",
     "DCCResult",
-    "DCCSimulation",
     "DieboldLiResult",
-    "GARCHForecast",
     "GARCHResult",
-    "GARCHSimulation",
     "GARCHSpec",
     "NSSFitResult",
     "NSSPanelResult",

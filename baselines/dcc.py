@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -69,17 +68,14 @@ from scipy import optimize
 from scipy.signal import lfilter
 from scipy.special import gammaln
 
-from baselines.garch import MIN_OBS as GARCH_MIN_OBS
-from baselines.garch import (
-    GARCHResult,
-    VarianceUpdater,
+from baselines.garch import GARCHResult, fit_garch
+from baselines.garch_likelihood import MIN_OBS as GARCH_MIN_OBS
+from baselines.garch_likelihood import (
     _dist_loglik_obs,
     _filter,
-    fit_garch,
     garch_hessian,
     garch_scores,
 )
-from baselines.results import ParameterResults, Summary, parameter_table
 from hybridrisk.checks import check_array, check_psd, check_timeseries
 from hybridrisk.errors import (
     ConfigError,
@@ -88,11 +84,19 @@ from hybridrisk.errors import (
     NumericalError,
     ParameterDomainError,
 )
+from hybridrisk.kernels.garch import VarianceUpdater
+from hybridrisk.results import (
+    CorrelationForecast,
+    ParameterResults,
+    ResultBase,
+    Simulation,
+    Summary,
+    horizon_index,
+    parameter_table,
+)
 
 __all__ = [
     "DCCResult",
-    "DCCForecast",
-    "DCCSimulation",
     "fit_dcc",
     "dcc_loglik",
     "dcc_correlations",
@@ -235,49 +239,7 @@ def dcc_correlations(a: float, b: float, z: Any, *, qbar: Any = None) -> np.ndar
 # --------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DCCForecast:
-    """Forecasts 1..horizon steps after the last observation.
-
-    Attributes
-    ----------
-    correlations : ndarray, (horizon, N, N)
-        :math:`R_{T+k}` from the :math:`E_T[Q_{T+k}]` recursion (exact for k = 1).
-    variances : DataFrame, (horizon, N)
-        Univariate variance forecasts.
-    covariances : ndarray, (horizon, N, N)
-        :math:`D_{T+k} R_{T+k} D_{T+k}`.
-    columns : list
-        Series names.
-    """
-
-    correlations: np.ndarray
-    variances: pd.DataFrame
-    covariances: np.ndarray
-    columns: list[Any]
-
-    def correlation(self, first: Any, second: Any) -> pd.Series:
-        """Forecast correlation of two series over the horizon."""
-        i, j = self.columns.index(first), self.columns.index(second)
-        return pd.Series(self.correlations[:, i, j], index=self.variances.index,
-                         name=f"corr({first},{second})")
-
-
-@dataclass(frozen=True)
-class DCCSimulation:
-    """Simulated paths after the last observation.
-
-    ``returns`` and ``variances`` have shape (n_paths, horizon, N); ``correlations``
-    (n_paths, horizon, N, N).
-    """
-
-    returns: np.ndarray
-    variances: np.ndarray
-    correlations: np.ndarray
-    columns: list[Any]
-
-
-class DCCResult(ParameterResults):
+class DCCResult(ParameterResults, ResultBase):
     """A fitted DCC-GARCH(1,1) model (see :func:`fit_dcc`).
 
     Attributes
@@ -335,14 +297,6 @@ class DCCResult(ParameterResults):
         return (sum(r.num_params for r in self.univariate.values()) + n * (n - 1) // 2
                 + len(self.params))
 
-    @property
-    def aic(self) -> float:
-        return -2.0 * self.loglik + 2.0 * self.num_params
-
-    @property
-    def bic(self) -> float:
-        return -2.0 * self.loglik + self.num_params * np.log(self.nobs)
-
     def correlation(self, first: Any, second: Any) -> pd.Series:
         """Conditional correlation of two series as a Series over the sample dates."""
         i, j = self.columns.index(first), self.columns.index(second)
@@ -381,7 +335,7 @@ class DCCResult(ParameterResults):
         z_t = self.std_resid.to_numpy()[-1]
         return (1 - a - b) * self.qbar.to_numpy() + a * np.outer(z_t, z_t) + b * self._q_last
 
-    def forecast(self, horizon: int = 1) -> DCCForecast:
+    def forecast(self, horizon: int = 1) -> CorrelationForecast:
         """Correlation, variance and covariance forecasts for steps 1..``horizon``.
 
         See the module docstring for the :math:`E_T[Q_{T+k}]` approximation.
@@ -395,13 +349,14 @@ class DCCResult(ParameterResults):
         corr = _corr_from_q(eq)
         var = pd.DataFrame(
             {c: r.forecast(horizon).variance.to_numpy() for c, r in self.univariate.items()},
-            index=pd.RangeIndex(1, horizon + 1, name="horizon"),
+            index=horizon_index(horizon),
         )
         sd = np.sqrt(var.to_numpy())
         cov = corr * sd[:, :, None] * sd[:, None, :]
-        return DCCForecast(corr, var, cov, self.columns)
+        return CorrelationForecast(corr, list(self.columns), self.std_resid.index[-1], var, cov,
+                                   self.params)
 
-    def simulate(self, n_paths: int, horizon: int, seed: int | None = None) -> DCCSimulation:
+    def simulate(self, n_paths: int, horizon: int, seed: int | None = None) -> Simulation:
         """Simulate ``n_paths`` return paths of length ``horizon`` after the last observation.
 
         Innovations are :math:`z = L_t\\varepsilon` with :math:`L_t L_t' = R_t` and
@@ -433,7 +388,7 @@ class DCCResult(ParameterResults):
                 u.push(e[:, i], h[:, i])
             rets[:, k], var[:, k], corr[:, k] = mu + e, h, r_k
             q = (1 - a - b) * qbar + a * z[:, :, None] * z[:, None, :] + b * q
-        return DCCSimulation(rets, var, corr, self.columns)
+        return Simulation(rets, var, self.std_resid.index[-1], seed, list(self.columns), corr)
 
 
 def _draw(rng: np.random.Generator, chol: np.ndarray, dist: str, nu: float | None) -> np.ndarray:

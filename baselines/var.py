@@ -37,8 +37,9 @@ One-shot or rolling
 the forecast for the next period as a DataFrame indexed by ``level`` with columns ``VaR`` and
 ``ES``. ``rolling=True`` returns, for every date :math:`t` from the ``window``-th observation
 on, the forecast made from the ``window`` returns strictly before :math:`t`, in a DataFrame
-indexed by :math:`t` with columns ``(measure, level)``; each row equals the one-shot result on
-that window, so the frame can be backtested directly against the returns.
+indexed by :math:`t` with columns ``VaR_<level>`` then ``ES_<level>`` (the library's convention,
+:func:`hybridrisk.results.var_column`); each row equals the one-shot result on that window, so
+the frame can be backtested directly against the returns.
 """
 
 from __future__ import annotations
@@ -52,17 +53,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import optimize, stats
 from scipy.special import gammaln, psi
 
-from baselines.garch import (
-    LEVELS,
-    MIN_OBS,
-    GARCHResult,
-    VarianceUpdater,
-    _filter,
-    _resolve_backcast,
-    fit_garch,
-)
+from baselines.garch import GARCHResult, fit_garch
+from baselines.garch_likelihood import MIN_OBS, _filter
 from hybridrisk.checks import check_timeseries
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.kernels.garch import VarianceUpdater, resolve_backcast
+from hybridrisk.results import LEVELS, es_column, var_column
 
 __all__ = [
     "LEVELS",
@@ -198,7 +194,7 @@ def _prepare(returns: Any, window: int | None, rolling: bool, min_window: int) -
 
 def _rolling_frame(var: np.ndarray, es: np.ndarray, lv: np.ndarray,
                    index: pd.Index) -> pd.DataFrame:
-    cols = pd.MultiIndex.from_product([["VaR", "ES"], lv], names=["measure", "level"])
+    cols = [var_column(v) for v in lv] + [es_column(v) for v in lv]
     return pd.DataFrame(np.hstack([var, es]), index=index, columns=cols)
 
 
@@ -241,7 +237,7 @@ def historical_var_es(
 def _fhs_one(
     res_spec: Any, theta: np.ndarray, yw: np.ndarray, backcast: Any, lv: np.ndarray, method: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    mode, fixed = _resolve_backcast(res_spec, yw, backcast)
+    mode, fixed = resolve_backcast(res_spec.mean, yw, backcast)
     e, h, _ = _filter(res_spec, theta, yw, mode, fixed)
     z = e / np.sqrt(h)
     sigma = float(np.sqrt(VarianceUpdater(res_spec, theta, e, h, 1).next_variance()[0]))

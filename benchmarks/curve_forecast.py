@@ -1,4 +1,4 @@
-"""Out-of-sample yield-curve forecasts: random walk, Diebold-Li AR/VAR and LNN-NSS.
+"""Out-of-sample yield-curve forecasts: random walk, Diebold-Li AR/VAR and LNN-DNS.
 
 Every model runs through the same expanding-window walk-forward (refit monthly by default)
 of the curve family (:mod:`validation.families.curve`): for each out-of-sample day, forecasts
@@ -58,16 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--max-train", type=int, default=None)
     ap.add_argument("--hidden", type=int, default=None)
-    ap.add_argument("--encoder", default=None, choices=["cfc", "ltc", "ctrnn", "cde"])
+    ap.add_argument("--cell", default=None, choices=["cfc", "ltc", "ctrnn", "cde"])
     ap.add_argument("--train-horizons", default=None,
-                    help="LNN-NSS training horizons in trading days, e.g. 1,5,21,63,252")
+                    help="LNN-DNS training horizons in trading days, e.g. 1,5,21,63,252")
     ap.add_argument("--save", default=None, help="also write the tables as Markdown here")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the walk-forward is many small fits; one thread is fastest
+    try:
+        return _run(args, argv)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
     from validation.families.curve import CurveFamily
     from validation.walkforward import WalkForward, run_walk_forward
 
@@ -77,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         data = data.loc[: args.end]
     oos = int((data.index >= pd.Timestamp(args.start)).sum())
     models = fam.default_models(quick=args.quick)
-    lnn = models["LNN-NSS"]
+    lnn = models["LNN-DNS"]
     for key, val in (("epochs", args.epochs), ("max_train", args.max_train),
-                     ("hidden_size", args.hidden), ("encoder", args.encoder),
+                     ("hidden_size", args.hidden), ("cell", args.cell),
                      ("horizons", None if args.train_horizons is None else
                       tuple(int(h) for h in args.train_horizons.split(",")))):
         if val is not None:
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{cmd}`",
         f"Out-of-sample: {index[0]:%Y-%m-%d} .. {index[-1]:%Y-%m-%d} ({len(index)} days), "
         f"refit {args.refit}, expanding window, seed {args.seed}; wall time {secs:.0f} s.",
-        f"LNN-NSS settings: {tasks['LNN-NSS']}",
+        f"LNN-DNS settings: {tasks['LNN-DNS']}",
         "",
         "## RMSE (bp), mean over tenors",
         "",

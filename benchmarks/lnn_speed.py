@@ -27,7 +27,8 @@ pooled. In each process, on ``--threads`` CPU threads:
    training passes. The table shows the medians over all rounds, and in brackets the best
    training pass (the least disturbed by other processes) and the ratios of best passes; the
    memory columns show the largest value over the rounds. A model whose first training pass
-   takes longer than ``--slow`` seconds is timed once, in the first round only; one slower than
+   takes longer than ``--slow`` seconds is timed by that pass and one forward pass, in the
+   first round only; one slower than
    ``--slow / 8`` seconds gets no profiler pass (its allocated peak shows as "-").
 
 All inputs are float32 with unit time steps (``times=None``). ncps is the ``ncps`` package
@@ -196,9 +197,8 @@ def worker(label: str, shape_name: str, args: argparse.Namespace) -> dict:
     first = _timed(model, x, spec.unpack, True)
     peak = _peak_bytes(reset) - before
     allocated = None
-    if first > args.slow:
-        forward = [_timed(model, x, spec.unpack, False)]
-        train = [_timed(model, x, spec.unpack, True)]
+    if first > args.slow:  # the first training pass is the timing
+        forward, train = [_timed(model, x, spec.unpack, False)], [first]
     else:
         # The profiler pass is slow for models with many small operations: only when cheap.
         if first < args.slow / 8:
@@ -223,6 +223,29 @@ def run_worker(label: str, shape_name: str, args: argparse.Namespace) -> dict | 
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def _run_all(tasks: list[tuple[ModelSpec, str]], args: argparse.Namespace,
+             results: dict[tuple[str, str], list[dict]]) -> None:
+    """Run the worker processes, ``args.rounds`` interleaved rounds, into ``results``."""
+    from tqdm import tqdm
+
+    slow: set[tuple[str, str]] = set()
+    with tqdm(total=args.rounds * len(tasks), desc="lnn_speed", unit="process") as bar:
+        for _ in range(args.rounds):
+            for spec, shape_name in tasks:
+                key = (spec.label, shape_name)
+                if key not in slow:  # a model timed once is not run again
+                    res = run_worker(spec.label, shape_name, args)
+                    if res is not None:
+                        results.setdefault(key, []).append(res)
+                        if args.raw is not None:
+                            with args.raw.open("a") as fh:
+                                fh.write(json.dumps({"model": spec.label, "shape": shape_name,
+                                                     **res}) + "\n")
+                        if len(res["train"]) == 1 and args.repeats > 1:
+                            slow.add(key)
+                bar.update(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -235,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--slow", type=float, default=20.0,
                         help="a model whose first training pass takes longer is timed once")
+    parser.add_argument("--raw", type=Path, default=None,
+                        help="append every process's raw timings to this JSON-lines file")
+    parser.add_argument("--table-from", type=Path, default=None,
+                        help="print the table of a --raw file instead of running anything")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "SHAPE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (3 if args.quick else 5)
@@ -243,25 +270,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(worker(*args.worker, args)))
         return 0
-    from tqdm import tqdm
-
     shapes = QUICK_SHAPES if args.quick else SHAPES
     specs, notes = model_specs()
     tasks = [(s, n) for n in shapes for s in specs]
     load_start = os.getloadavg()[0]
     results: dict[tuple[str, str], list[dict]] = {}
-    slow: set[tuple[str, str]] = set()
-    with tqdm(total=args.rounds * len(tasks), desc="lnn_speed", unit="process") as bar:
-        for _ in range(args.rounds):
-            for spec, shape_name in tasks:
-                key = (spec.label, shape_name)
-                if key not in slow:  # a model timed once is not run again
-                    res = run_worker(spec.label, shape_name, args)
-                    if res is not None:
-                        results.setdefault(key, []).append(res)
-                        if len(res["train"]) == 1 and args.repeats > 1:
-                            slow.add(key)
-                bar.update(1)
+    if args.table_from is not None:
+        for line in args.table_from.read_text().splitlines():
+            res = json.loads(line)
+            results.setdefault((res.pop("model"), res.pop("shape")), []).append(res)
+        shape_names = {k[1] for k in results}
+        tasks = [(s, n) for n in {**SHAPES, **QUICK_SHAPES} if n in shape_names for s in specs]
+    else:
+        _run_all(tasks, args, results)
     rows = {}
     for key, runs in results.items():
         fwd = [t for r in runs for t in r["forward"]]
@@ -271,16 +292,17 @@ def main(argv: list[str] | None = None) -> int:
                      max(allocs) / 2**20 if allocs else None, len(train), min(train),
                      max(r["peak"] for r in runs) / 2**20)
 
-    print(f"\ntorch {torch.__version__}, {args.threads} threads, float32; medians over "
-          f"{args.rounds} interleaved processes x {args.repeats} runs after {args.warmup} warm-up; "
-          f"1-minute load average {load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the "
-          "end")
+    if args.table_from is None:
+        print(f"\ntorch {torch.__version__}, {args.threads} threads, float32; medians over "
+              f"{args.rounds} interleaved processes x {args.repeats} runs after {args.warmup} "
+              f"warm-up; 1-minute load average {load_start:.2f} at the start, "
+              f"{os.getloadavg()[0]:.2f} at the end")
     print("| model | shape | forward ms | forward+backward ms (best) | runs | x nn.LSTM (best) | "
           "x ncps (best) | peak MiB allocated (RSS) | x ncps peak |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for spec, shape_name in tasks:
         if (spec.label, shape_name) not in rows:
-            print(f"| {spec.label} | {shape_name} | failed | | | | | | |")
+            print(f"| {spec.label} | {shape_name} | no result | | | | | | |")
             continue
         fwd, train, mem, count, best, rss = rows[spec.label, shape_name]
         lstm = rows.get(("nn.LSTM", shape_name))

@@ -10,7 +10,7 @@ RMSE of ~0.003 bp; some periods carry more decimals and fit to ~1e-10 bp.
 It then fits a seeded random sample of days the way a common fitter does (one
 ``scipy.optimize.least_squares`` run from a standard start) to show how often that fails, and
 compares our par fit with QuantLib's ``FittedBondDiscountCurve`` + ``SvenssonFitting`` on a few
-Treasury par curves (``baselines.curve_quantlib.compare_par_fits``).
+Treasury par curves (``baselines.nss.quantlib.compare_par_fits``).
 
 Command (the recorded run)::
 
@@ -113,7 +113,7 @@ def run_local_baseline(df: pd.DataFrame, n: int, seed: int) -> None:
 
 
 def run_quantlib() -> None:
-    from baselines.curve_quantlib import compare_par_fits
+    from baselines.nss.quantlib import compare_par_fits
 
     u = ust_par_yields()
     m = np.array([UST_MATURITIES[c] for c in u.columns])

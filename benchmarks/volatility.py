@@ -96,7 +96,7 @@ def main(repeats: int, threads: int) -> None:
         t_h, f = median_time(hybrid, repeats, name)
         fit = fit or f
         h = f.history
-        spl, nspl = f.split_loglik(), f.split_loglik(nested=True)
+        spl, nspl = f.split_loglik(), f.benchmark.split_loglik()
         rows.append((name, t_h,
                      f"{h.epochs_run} epochs (best {h.best_epoch}), training "
                      f"{np.median(train_s[1:]):.2f} s; LL gain train "

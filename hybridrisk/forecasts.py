@@ -14,10 +14,14 @@ __all__ = ["CurveForecast"]
 class CurveForecast:
     """A distribution forecast of a yield curve at several horizons.
 
-    ``mean`` is indexed by horizon label with one column per maturity (percent); ``cov`` maps
-    each label to the (n_maturities x n_maturities) forecast covariance (percent^2);
-    ``factors`` optionally holds the factor means by horizon and ``horizons`` the horizons in
-    trading days.
+    The random walk (``baselines.random_walk_forecast``), Diebold-Li
+    (``baselines.DieboldLiResult.forecast``) and the LNN-DNS hybrid all return it the same way:
+    ``mean`` is indexed by horizon label (the curve family's ``"1d"``, ``"1w"``, ``"1m"``,
+    ``"3m"``, ``"1y"`` by default) with the yield panel's columns (percent); ``maturities`` are
+    those columns' maturities in years; ``cov`` maps each label to the (n_maturities x
+    n_maturities) forecast covariance (percent^2); ``horizons`` maps each label to trading days
+    (float); ``factors`` holds the Nelson-Siegel factor means by horizon (None for the random
+    walk); ``origin`` is the date forecast from.
     """
 
     origin: pd.Timestamp

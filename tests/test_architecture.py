@@ -1,4 +1,10 @@
-"""Dependencies point one way: validation -> baselines -> hybridrisk, never back."""
+"""The layering: validation -> baselines -> hybridrisk core <- hybridrisk.hybrids, no circles.
+
+The model math (kernels), the result vocabulary (``hybridrisk.results``), the cells and the
+checks form the core below both the classical baselines and the hybrids; the hybrids never
+import the baselines (a benchmark reaches a hybrid as a plain argument), and nothing in the
+core imports the hybrids.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,26 @@ ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {"hybridrisk": {"baselines", "validation"}, "baselines": {"validation"}}
 
 
-def imported_top_levels(path: Path) -> set[str]:
+def imported_modules(path: Path) -> set[str]:
+    """Absolute module names a file imports (``from a.b import c`` gives ``a.b``)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            out |= {a.name.split(".")[0] for a in node.names}
+            out |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.add(node.module.split(".")[0])
+            out.add(node.module)
     return out
+
+
+def imported_top_levels(path: Path) -> set[str]:
+    return {m.split(".")[0] for m in imported_modules(path)}
+
+
+def _unit(path: Path) -> str:
+    """The layer a file of hybridrisk belongs to: its subpackage, or its module."""
+    rel = path.relative_to(ROOT / "hybridrisk").with_suffix("")
+    return rel.parts[0]
 
 
 def test_no_upward_imports():
@@ -30,5 +47,44 @@ def test_no_upward_imports():
     assert not bad, "\n".join(bad)
 
 
-def test_the_check_sees_imports():
-    assert "hybridrisk" in imported_top_levels(ROOT / "baselines" / "curve_dynamics.py")
+def test_the_core_never_imports_the_hybrids():
+    bad = []
+    for path in sorted((ROOT / "hybridrisk").rglob("*.py")):
+        if _unit(path) in ("hybrids", "__init__"):
+            continue
+        hits = {m for m in imported_modules(path) if m.startswith("hybridrisk.hybrids")}
+        if hits:
+            bad.append(f"{path.relative_to(ROOT)} imports {sorted(hits)}")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_import_circle_between_the_parts_of_hybridrisk():
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "hybridrisk").rglob("*.py")):
+        src = _unit(path)
+        if src == "__init__":
+            continue
+        for m in imported_modules(path):
+            parts = m.split(".")
+            if parts[0] == "hybridrisk" and len(parts) > 1 and parts[1] != src:
+                graph.setdefault(src, set()).add(parts[1])
+    # depth-first search for a back edge
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            assert state.get(nxt) != 1, f"import circle: {' -> '.join(trail + [node, nxt])}"
+            if nxt not in state:
+                visit(nxt, trail + [node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
+
+
+def test_the_checks_see_imports():
+    assert "hybridrisk" in imported_top_levels(ROOT / "baselines" / "garch.py")
+    assert "hybridrisk.kernels.garch" in imported_modules(ROOT / "hybridrisk" / "hybrids"
+                                                          / "garch.py")

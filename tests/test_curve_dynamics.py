@@ -6,13 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from baselines.curve_dynamics import (
-    DIEBOLD_LI_TAU,
-    diebold_li_factors,
-    fit_diebold_li,
-    ns_loadings,
-    random_walk_forecast,
-)
+from baselines.dns import DIEBOLD_LI_TAU, diebold_li_factors, fit_diebold_li, ns_loadings
+from baselines.random_walk import random_walk_forecast
 from hybridrisk import datasets
 from hybridrisk.errors import ConfigError, DataValidationError
 
@@ -92,17 +87,44 @@ def test_var_forecasts_match_statsmodels(panel):
         rtol=1e-8,
     )
     assert set(res.params.index) >= {"const.level", "L1.curvature.slope"}
-    assert "VAR(1)" in res.summary()
+    text = str(res.summary())
+    assert "VAR(1)" in text and "L1.curvature.slope" in text
+    se = res.std_errors  # statsmodels' own standard errors, mapped to our names
+    assert se["L1.curvature.slope"] == res.models.stderr[3, 1]
+    assert se["const.level"] == res.models.stderr[0, 0]
 
 
 def test_random_walk_is_last_curve(panel):
     fc = random_walk_forecast(panel)
+    np.testing.assert_array_equal(fc.maturities, [1, 2, 3, 5, 7, 10, 20, 30])
+    assert list(fc.mean.columns) == COLS and list(fc.mean.index) == list(fc.horizons)
     published = panel.dropna(how="all")
     last = published.iloc[-1].to_numpy()
     for h in fc.mean.index:
         np.testing.assert_array_equal(fc.mean.loc[h].to_numpy(), last)
     d = published.diff().cov().to_numpy()  # changes from one published day to the next
     np.testing.assert_allclose(fc.cov["1m"], 21 * d)
+
+
+def test_one_forecast_vocabulary(panel):
+    """Random walk and Diebold-Li hand back the same CurveForecast: labels, maturities, columns."""
+    from hybridrisk.forecasts import CurveForecast
+
+    hz = {"1d": 1, "1m": 21}
+    rw = random_walk_forecast(panel, hz)
+    dl = fit_diebold_li(panel).forecast(hz)
+    for fc in (rw, dl):
+        assert isinstance(fc, CurveForecast)
+        assert fc.horizons == {"1d": 1.0, "1m": 21.0} and list(fc.cov) == ["1d", "1m"]
+        assert list(fc.mean.index) == ["1d", "1m"] and list(fc.mean.columns) == COLS
+        assert list(fc.std().columns) == COLS
+    np.testing.assert_array_equal(rw.maturities, dl.maturities)
+    assert rw.origin == dl.origin == panel.dropna(how="all").index[-1]
+    assert list(dl.factors.columns) == ["level", "slope", "curvature"]
+    par = datasets.ust_par_yields().loc["2019", ["3 Mo", "1 Yr", "10 Yr"]]
+    np.testing.assert_array_equal(random_walk_forecast(par).maturities, [0.25, 1.0, 10.0])
+    with pytest.raises(ConfigError):
+        fit_diebold_li(panel).forecast({"half": 1.5})  # Diebold-Li steps whole days
 
 
 def test_holidays_dropped_not_filled(gsw):

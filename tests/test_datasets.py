@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import pandas as pd
 import pytest
 
 from hybridrisk import datasets
+from hybridrisk.provenance import file_sha256
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(datasets.__file__).resolve().parent
 
 
 def test_bundled_bytes_match_checksums():
@@ -22,13 +24,20 @@ def test_bundled_bytes_match_checksums():
     assert len(datasets.checksums()) == 13
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data is not beside this checkout")
-def test_bundled_bytes_equal_the_shared_originals():
-    for rel, digest in datasets.checksums().items():
-        name = Path(rel).name
-        originals = list(SHARED.rglob(name))
-        assert len(originals) == 1, name
-        assert hashlib.sha256(originals[0].read_bytes()).hexdigest() == digest
+def test_every_bundled_file_is_listed_in_sha256sums_with_its_digest():
+    """The bundled copy against its SHA256SUMS, read and hashed here, apart from the library."""
+    listed = {}
+    for line in (DATA / "SHA256SUMS").read_text().splitlines():
+        digest, rel = line.split(maxsplit=1)
+        assert re.fullmatch(r"[0-9a-f]{64}", digest), line
+        listed[rel] = digest
+    on_disk = {p.relative_to(DATA / "data").as_posix() for p in (DATA / "data").rglob("*")
+               if p.is_file()}
+    assert on_disk == set(listed)  # nothing unlisted shipped, nothing listed missing
+    for rel, digest in listed.items():
+        assert hashlib.sha256((DATA / "data" / rel).read_bytes()).hexdigest() == digest, rel
+        assert file_sha256(DATA / "data" / rel) == digest
+    assert datasets.checksums() == listed
 
 
 def test_sp500_and_nasdaq_returns():

@@ -15,6 +15,7 @@ from validation.families.curve import (
     HORIZONS,
     CurveFamily,
     DieboldLiTask,
+    LNNDNSTask,
     RandomWalkTask,
     curve_errors,
 )
@@ -92,7 +93,7 @@ def test_scoring_on_common_cells():
     for c in cols:  # the random walk has no forecast from an unpublished origin
         for lab in HORIZONS:
             rw[f"{lab}|{c}"] = data[c].to_numpy()[pos - 1]
-    fc = {"RW": rw, "DL-VAR": frame(3.0), "LNN-NSS": frame(-2.0)}
+    fc = {"RW": rw, "DL-VAR": frame(3.0), "LNN-DNS": frame(-2.0)}
     errors, mask, _ = curve_errors(fc, data)
     # the common cells exclude NaN realised values, NaN origins and targets past the end
     stale = (pos - 1 >= 100) & (pos - 1 < 110)
@@ -103,14 +104,33 @@ def test_scoring_on_common_cells():
         np.testing.assert_allclose(d[mask[lab]], 3.0, atol=1e-9)
     sc = CurveFamily().score(fc, data, seed=0)
     head = sc.tables["rmse"]
-    assert list(head.index) == ["RW", "DL-VAR", "LNN-NSS"] and list(head.columns) == list(HORIZONS)
+    assert list(head.index) == ["RW", "DL-VAR", "LNN-DNS"] and list(head.columns) == list(HORIZONS)
     dm = sc.tables["diebold_mariano"]
-    assert {("LNN-NSS", "RW"), ("LNN-NSS", "DL-VAR"), ("DL-VAR", "RW")} == set(
+    assert {("LNN-DNS", "RW"), ("LNN-DNS", "DL-VAR"), ("DL-VAR", "RW")} == set(
         zip(dm.model, dm.benchmark, strict=True))
     assert set(sc.tables["diebold_mariano_by_tenor"].tenor) == set(cols)
     assert sc.figures  # heat maps, curves
     fig = next(iter(sc.figures.values()))()
     assert fig.axes
+
+
+def test_roles_follow_kinds_not_names():
+    fam = CurveFamily()
+    # the defaults are known by kind without registration
+    assert fam.roles(["RW", "DL-VAR", "LNN-DNS"]) == (["RW", "DL-VAR"], ["LNN-DNS"])
+    fam.register({"LNN lookalike": DieboldLiTask("ar"), "my challenger": LNNDNSTask(),
+                  "naive": RandomWalkTask()})
+    assert fam.roles(["LNN lookalike", "my challenger", "naive"]) == (
+        ["LNN lookalike", "naive"], ["my challenger"])
+    assert fam.kind_of("naive") == "random-walk" and fam.kind_of("LNN lookalike") == "diebold-li"
+    tasks = fam.tasks({"Challenger": {"kind": "lnn-dns"}, "Bench": {"kind": "diebold-li"}},
+                      quick=True)
+    assert isinstance(tasks["Challenger"], LNNDNSTask)
+    assert fam.roles(list(tasks)) == (["Bench"], ["Challenger"])
+    with pytest.raises(ConfigError, match="no known kind"):
+        CurveFamily().roles(["LNN-unknown"])
+    with pytest.raises(ConfigError):
+        fam.register({"x": object()})
 
 
 def test_tiny_campaign_end_to_end(tmp_path):
@@ -122,10 +142,10 @@ def test_tiny_campaign_end_to_end(tmp_path):
     res = run_campaign(cfg, progress=False)
     assert res.report_html.is_file() and res.report_pdf.is_file()
     head = res.headline
-    assert list(head.index) == ["RW", "DL-AR", "DL-VAR", "LNN-NSS"]
+    assert list(head.index) == ["RW", "DL-AR", "DL-VAR", "LNN-DNS"]
     assert np.isfinite(head[["1d", "1w"]].to_numpy()).all()
     assert res.checks["passed"].all(), res.checks.loc[~res.checks["passed"], "check"].tolist()
     nest = res.checks[res.checks["check"].str.contains("network off")]
-    assert len(nest) == 4 and (nest["value"] < 1e-10).all()
-    lnn = res.forecasts["LNN-NSS"]
+    assert len(nest) == 4 and (nest["value"] < 1e-12).all()
+    lnn = res.forecasts["LNN-DNS"]
     assert {"theta_mu_level", "theta_speed_level", "theta_carry"} <= set(lnn.columns)

@@ -11,7 +11,7 @@ from hybridrisk.errors import ConfigError
 from validation.cli import main
 from validation.config import CampaignConfig, SensitivityConfig, load_config
 from validation.families.volatility import GARCHTask, VolatilityFamily
-from validation.harness import run_campaign
+from validation.harness import champion_challenger, run_campaign
 from validation.walkforward import WalkForward
 
 
@@ -63,15 +63,59 @@ def test_small_campaign_end_to_end(tmp_path):
         assert title in html
 
 
+def test_campaign_on_data_held_in_memory(sp500_frame, tmp_path):
+    cfg = CampaignConfig(
+        family="volatility", dataset=None, out=str(tmp_path / "rep"), oos=40, refit=20,
+        executor="serial", models={"GARCH-t": {"kind": "garch", "dist": "t"},
+                                   "GJR-t": {"kind": "garch", "o": 1, "dist": "t"}},
+        sensitivity=SensitivityConfig(seeds=(), window_size=None, crisis=False),
+    )
+    data = sp500_frame.iloc[-1500:]
+    with pytest.raises(ConfigError, match="dataset=None: pass the data"):
+        run_campaign(cfg, progress=False)
+    with pytest.raises(ConfigError, match="names the bundled dataset 'sp500'"):
+        run_campaign(CampaignConfig(dataset="sp500"), data=data, progress=False)
+    res = run_campaign(cfg, data=data, progress=False)
+    assert res.data.index.equals(data.index) and len(res.headline) == 2
+    html = res.report_html.read_text()
+    assert "in-memory data" in html and "passed by the caller" in html
+    from hybridrisk.provenance import frame_sha256
+
+    assert frame_sha256(data) in html  # the data's digest is in the manifest
+
+
+def test_champion_challenger_needs_no_dataset_name(sp500_frame, tmp_path, monkeypatch):
+    from validation.families import FAMILIES
+
+    # no bundled dataset at all: the config must not need one for data held in memory
+    monkeypatch.setattr(FAMILIES["volatility"], "datasets", {})
+    data = sp500_frame.iloc[-1200:]
+    tasks = {"GARCH-t": GARCHTask(vol="garch", dist="t"),
+             "GJR-t": GARCHTask(vol="garch", o=1, dist="t")}
+    forecasts, scores = champion_challenger("volatility", data, tasks, oos=40, refit=20,
+                                            out=tmp_path, executor="serial", progress=False)
+    assert forecasts["GARCH-t"].index.equals(data.index[-40:])
+    assert set(scores.tables[scores.headline].index) == set(tasks)
+    with pytest.raises(ConfigError, match="unknown family"):
+        champion_challenger("weather", data, {}, oos=40)
+
+
 def test_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="unknown dataset 'ftse'.*sp500"):
+    with pytest.raises(ConfigError, match="unknown dataset 'ftse'.*sp500.*or None"):
         CampaignConfig(dataset="ftse")
+    assert CampaignConfig(dataset=None).dataset is None  # data held in memory
     with pytest.raises(ConfigError, match="unknown family"):
         CampaignConfig(family="weather")
     with pytest.raises(ConfigError, match="refit"):
         CampaignConfig(refit="hourly")
     with pytest.raises(ConfigError, match="window_size"):
         CampaignConfig(window="rolling")
+    with pytest.raises(ConfigError, match="window_size must be a positive integer"):
+        CampaignConfig(window="rolling", window_size=-5)
+    with pytest.raises(ConfigError, match="only used with window='rolling'"):
+        CampaignConfig(window_size=250)
+    with pytest.raises(ConfigError, match="n_workers must be a positive integer"):
+        CampaignConfig(n_workers=0)
     with pytest.raises(ConfigError, match="needs a 'kind'"):
         CampaignConfig(models={"X": {"dist": "t"}})
     with pytest.raises(ConfigError, match=r"unknown config key\(s\) \['oops'\]"):

@@ -1,4 +1,4 @@
-"""LNN-NSS: nesting of Diebold-Li (baselines / statsmodels), continuous horizons, missing tenors,
+"""LNN-DNS: nesting of Diebold-Li (baselines / statsmodels), continuous horizons, missing tenors,
 irregular dates, reproducibility, persistence and input validation."""
 
 from __future__ import annotations
@@ -10,18 +10,14 @@ import pandas as pd
 import pytest
 import torch
 
-from baselines.curve_dynamics import HORIZONS, diebold_li_factors, fit_diebold_li
+from baselines.dns import HORIZONS, diebold_li_factors, fit_diebold_li
+from baselines.random_walk import random_walk_forecast
 from hybridrisk import datasets
 from hybridrisk.errors import ConfigError, DataValidationError, NumericalError
 from hybridrisk.hybrids._training import make_windows
-from hybridrisk.hybrids.curve import (
-    DL_TAU,
-    LNNNSS,
-    LNNNSSResult,
-    OUBenchmark,
-    ls_factors,
-    ns_loadings_np,
-)
+from hybridrisk.hybrids.dns import LNNDNS, LNNDNSResult
+from hybridrisk.kernels.dns import DIEBOLD_LI_TAU, OUDynamics, ns_loadings, observe_factors
+from hybridrisk.results import Summary
 
 COLS = ["SVENY01", "SVENY02", "SVENY03", "SVENY05", "SVENY07", "SVENY10", "SVENY20", "SVENY30"]
 SMALL = {"epochs": 2, "batch_size": 8, "window": 48, "burn_in": 16, "progress": False}
@@ -49,7 +45,7 @@ def dl(curves):
 
 @pytest.fixture(scope="module")
 def trained(curves, dl):
-    return LNNNSS("cfc", 4).fit(curves, init=dl["var"], seed=3, **SMALL)
+    return LNNDNS("cfc", 4).fit(curves, init=dl["var"], seed=3, **SMALL)
 
 
 def _max(a, b) -> float:
@@ -62,41 +58,51 @@ def _max(a, b) -> float:
 @pytest.mark.parametrize("dynamics", ["var", "ar"])
 def test_network_off_is_diebold_li(curves, dl, dynamics):
     ref = dl[dynamics].forecast(HORIZONS)
-    res = LNNNSS("cfc", 4, dynamics=dynamics).fit(curves, init=dl[dynamics], epochs=0,
+    res = LNNDNS("cfc", 4, dynamics=dynamics).fit(curves, init=dl[dynamics], epochs=0,
                                                   progress=False)
-    for nested in (True, False):  # frozen head, and the untrained head (exact init)
-        ours = res.forecast(HORIZONS, nested=nested)
-        assert _max(ours.mean, ref.mean) < 1e-10
+    assert isinstance(res.benchmark, LNNDNSResult) and res.benchmark.network_off
+    assert res.benchmark.benchmark is res.benchmark and not res.network_off
+    for r in (res.benchmark, res):  # frozen head, and the untrained head (exact init)
+        ours = r.forecast(HORIZONS)
+        assert _max(ours.mean, ref.mean) < 1e-12
         for k in HORIZONS:
-            assert _max(ours.cov[k], ref.cov[k]) < 1e-10
+            assert _max(ours.cov[k], ref.cov[k]) < 1e-12
+        # one vocabulary: labels, columns, maturities and horizons as Diebold-Li's
+        assert list(ours.mean.index) == list(ref.mean.index) == list(ours.cov)
+        assert list(ours.mean.columns) == list(ref.mean.columns) == COLS
+        np.testing.assert_array_equal(ours.maturities, ref.maturities)
+        assert ours.horizons == ref.horizons and ours.origin == ref.origin
+        assert _max(ours.factors, ref.factors) < 1e-12
     # from every origin of an out-of-sample block, against DL's forecast(factors=...)
     new = datasets.gsw_zero_yields().loc["2020-01-01":"2020-01-20", COLS].dropna(how="all")
-    got = res.filter(new, horizons=HORIZONS, nested=True)
+    got = res.benchmark.filter(new, horizons=HORIZONS)
     both = pd.concat([curves, new])
     fac, _ = diebold_li_factors(both)
     for t in got.index[:5]:
         origin = both.index[both.index.get_loc(t) - 1]
         exp = dl[dynamics].forecast(HORIZONS, factors=fac.loc[origin].to_numpy()).mean
         row = np.array([[got.loc[t, f"{h}|{c}"] for c in COLS] for h in HORIZONS])
-        assert _max(row, exp) < 1e-10
+        assert _max(row, exp) < 1e-12
 
 
 def test_default_benchmark_is_statsmodels_ols_on_the_training_span(curves):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 2016-18 has a slightly explosive root
-        res = LNNNSS("cfc", 4).fit(curves, epochs=0, val_fraction=0.25, progress=False)
+        res = LNNDNS("cfc", 4).fit(curves, epochs=0, val_fraction=0.25, progress=False)
     ref = fit_diebold_li(curves.iloc[: res.split], dynamics="var")
-    assert _max(res.benchmark.transition, ref.transition) < 1e-10
-    assert _max(res.benchmark.intercept, ref.intercept) < 1e-10
-    assert _max(res.benchmark.innovation_cov, ref.innovation_cov) < 1e-12
+    # the same statsmodels estimation (hybridrisk.kernels.dns.estimate_dynamics): identical
+    np.testing.assert_array_equal(res.ou.transition, ref.transition)
+    np.testing.assert_array_equal(res.ou.intercept, ref.intercept)
+    np.testing.assert_array_equal(res.ou.innovation_cov, ref.innovation_cov)
+    assert res.ou.measurement_var == ref.measurement_var
     f_last = res.factors.iloc[-1].to_numpy()
     exp = ref.forecast(HORIZONS, factors=f_last).mean
-    assert _max(res.forecast(HORIZONS, nested=True).mean, exp) < 1e-10
+    assert _max(res.benchmark.forecast(HORIZONS).mean, exp) < 1e-12
 
 
 def test_trained_model_still_nests_with_the_network_off(trained, dl):
     ref = dl["var"].forecast(HORIZONS)
-    assert _max(trained.forecast(HORIZONS, nested=True).mean, ref.mean) < 1e-10
+    assert _max(trained.benchmark.forecast(HORIZONS).mean, ref.mean) < 1e-12
     h = trained.history
     assert h.best_val_loss <= h.initial_val_loss  # the benchmark is the first candidate
     p = trained.params
@@ -105,35 +111,66 @@ def test_trained_model_still_nests_with_the_network_off(trained, dl):
     assert np.isfinite(p.to_numpy()).all()
 
 
+def test_benchmark_loglik_is_diebold_li_predictive_density(curves, dl):
+    """The network-off log-likelihood is the Gaussian density of Diebold-Li's 1d forecasts."""
+    from scipy.stats import multivariate_normal
+
+    res = LNNDNS("cfc", 4).fit(curves, init=dl["var"], epochs=0, progress=False)
+    ll = res.benchmark.loglik_contributions
+    fac = res.factors
+    for k in (0, 100, len(ll) - 1):
+        fc = dl["var"].forecast({"1d": 1}, factors=fac.iloc[k].to_numpy())
+        y = curves.dropna(how="all").iloc[k + 1].to_numpy()
+        ref = multivariate_normal(fc.mean.loc["1d"].to_numpy(), fc.cov["1d"]).logpdf(y)
+        assert ll.iloc[k] == pytest.approx(ref, rel=1e-12)
+    assert res.loglik == pytest.approx(res.benchmark.loglik, rel=1e-14)  # untrained head
+    assert res.benchmark.num_params == 19 and res.num_params == 19 + res.net.num_params()
+    assert res.aic == -2 * res.loglik + 2 * res.num_params
+
+
+def test_one_forecast_vocabulary_across_the_family(curves, dl, trained):
+    """Random walk, Diebold-Li and the hybrid return the same CurveForecast layout."""
+    hz = {"1d": 1, "1m": 21}
+    out = [random_walk_forecast(curves, hz), dl["var"].forecast(hz), trained.forecast(hz),
+           trained.benchmark.forecast(hz)]
+    for fc in out:
+        assert list(fc.mean.index) == ["1d", "1m"] and list(fc.mean.columns) == COLS
+        assert fc.horizons == {"1d": 1.0, "1m": 21.0} and list(fc.cov) == ["1d", "1m"]
+        np.testing.assert_array_equal(fc.maturities, [1, 2, 3, 5, 7, 10, 20, 30])
+        assert fc.origin == curves.index[-1]
+
+
 def test_no_real_logarithm_raises():
     phi = np.diag([0.99, -0.5, 0.98])
     with pytest.raises(NumericalError, match="logarithm|OU"):
-        OUBenchmark("var", DL_TAU, np.zeros(3), phi, np.eye(3), 0.01)
+        OUDynamics("var", DIEBOLD_LI_TAU, np.zeros(3), phi, np.eye(3), 0.01)
     with pytest.raises(NumericalError):
-        OUBenchmark("ar", DL_TAU, np.zeros(3), phi, np.eye(3), 0.01)
+        OUDynamics("ar", DIEBOLD_LI_TAU, np.zeros(3), phi, np.eye(3), 0.01)
 
 
 # ------------------------------------------------------------------------- continuous time
 
 
 def test_non_integer_horizons_interpolate_continuously(curves, dl):
-    res = LNNNSS("cfc", 4, dynamics="ar").fit(curves, init=dl["ar"], epochs=0, progress=False)
+    res = LNNDNS("cfc", 4, dynamics="ar").fit(curves, init=dl["ar"], epochs=0, progress=False)
     grid = np.linspace(1.0, 2.0, 101)
-    fc = res.forecast(list(grid), nested=True)
+    fc = res.benchmark.forecast(list(grid))
     f = fc.factors.to_numpy()
     for j in range(3):  # OU with a positive speed: each factor moves monotonically to mu
         d = np.diff(f[:, j])
         assert (d >= -1e-15).all() or (d <= 1e-15).all()
-    ints = res.forecast({"1": 1, "2": 2}, nested=True).mean.to_numpy()
+    ints = res.benchmark.forecast({"1": 1, "2": 2}).mean.to_numpy()
     assert _max(fc.mean.iloc[[0, -1]], ints) < 1e-13
     jumps = np.abs(np.diff(fc.mean.to_numpy(), axis=0)).max()
     assert jumps < 0.02 * np.abs(ints[1] - ints[0]).max() + 1e-12  # no jump on a fine grid
     # the VAR's OU form: a semigroup, so 1.5 + 1.5 steps = 3 steps exactly
-    rv = LNNNSS("cfc", 4).fit(curves, init=dl["var"], epochs=0, progress=False)
-    half = rv.forecast({"a": 1.5}, nested=True).factors.to_numpy()[0]
-    th = rv._theta(True)[-1:]
-    again = rv._forecast_arrays(half[None], th, np.array([1.5]))[0, 0]
-    three = rv.forecast({"3": 3}, nested=True).factors.to_numpy()[0]
+    rv = LNNDNS("cfc", 4).fit(curves, init=dl["var"], epochs=0, progress=False)
+    off = rv.benchmark
+    half = off.forecast({"a": 1.5}).factors.to_numpy()[0]
+    th = off._ev["theta"][-1:]
+    again = off._curve(half[None], np.zeros((1, len(COLS))), th, np.array([1.5]),
+                       off.panel.loadings)[1][0, 0]
+    three = off.forecast({"3": 3}).factors.to_numpy()[0]
     assert _max(again, three) < 1e-12
     with pytest.raises(ConfigError):
         rv.forecast({"bad": -1.0})
@@ -148,14 +185,14 @@ def test_missing_tenors_are_never_read(curves, dl):
                           columns=curves.columns)
     hidden.iloc[:, :3] = True  # keep at least three tenors every day
     other = curves.where(hidden, curves + rng.normal(0, 50, curves.shape))  # junk where hidden
-    a = LNNNSS("cfc", 4).fit(curves, published=hidden, init=dl["var"], seed=1, **SMALL)
-    b = LNNNSS("cfc", 4).fit(other, published=hidden, init=dl["var"], seed=1, **SMALL)
+    a = LNNDNS("cfc", 4).fit(curves, published=hidden, init=dl["var"], seed=1, **SMALL)
+    b = LNNDNS("cfc", 4).fit(other, published=hidden, init=dl["var"], seed=1, **SMALL)
     np.testing.assert_array_equal(a.factors, b.factors)
     assert a.history.train_loss == b.history.train_loss
     np.testing.assert_array_equal(a.forecast().mean, b.forecast().mean)
     np.testing.assert_array_equal(a.params, b.params)
     # factors: least squares on the published tenors of each day, nothing filled
-    load = ns_loadings_np(np.array([1, 2, 3, 5, 7, 10, 20, 30.0]), DL_TAU)
+    load = ns_loadings(np.array([1, 2, 3, 5, 7, 10, 20, 30.0]), DIEBOLD_LI_TAU)
     for k in (0, 17, 300):
         pub = hidden.iloc[k].to_numpy()
         ref, *_ = np.linalg.lstsq(load[pub], curves.iloc[k].to_numpy()[pub], rcond=None)
@@ -173,14 +210,14 @@ def test_nan_tenors_and_empty_days(curves, dl):
     y = curves.copy()
     y.iloc[10:40, [6, 7]] = np.nan  # 20y and 30y unpublished for a while
     y.iloc[50] = np.nan  # a holiday row: dropped, never filled
-    res = LNNNSS("cfc", 4).fit(y, init=dl["var"], epochs=0, progress=False)
+    res = LNNDNS("cfc", 4).fit(y, init=dl["var"], epochs=0, progress=False)
     assert res.panel.dropped_days == 1 and len(res.factors) == len(y) - 1
     ref, _ = diebold_li_factors(y.dropna(how="all"))
     assert _max(res.factors, ref) < 1e-12
     bad = y.copy()
     bad.iloc[5, 2:] = np.nan  # two tenors only
     with pytest.raises(DataValidationError, match="min-tenors"):
-        LNNNSS().fit(bad, init=dl["var"], epochs=0, progress=False)
+        LNNDNS().fit(bad, init=dl["var"], epochs=0, progress=False)
 
 
 # ----------------------------------------------------------------------------- irregular time
@@ -190,7 +227,7 @@ def test_per_sample_irregular_times(curves, dl):
     rng = np.random.default_rng(5)
     keep = np.sort(rng.choice(len(curves), size=len(curves) * 3 // 4, replace=False))
     y = curves.iloc[keep]  # gaps of several business days, different in every window
-    res = LNNNSS("cfc", 4, clock="business").fit(y, init=dl["var"], seed=2, **SMALL)
+    res = LNNDNS("cfc", 4, clock="business").fit(y, init=dl["var"], seed=2, **SMALL)
     eng = res._engine(res.panel, [])
     w = make_windows(0, len(y), 48, 16)
     gaps = {tuple(np.diff(res.panel.times[w.index[i].numpy()])) for i in range(len(w))}
@@ -204,9 +241,10 @@ def test_per_sample_irregular_times(curves, dl):
     t = res.panel.times
     k = int(np.flatnonzero(np.diff(t) > 1)[0])
     gap = t[k + 1] - t[k]
-    th = res._theta(True)[k:k + 1]
+    th = res.benchmark._ev["theta"][k:k + 1]
     f0 = res.panel.factors[k:k + 1]
-    got = res._forecast_arrays(f0, th, np.array([gap]))[0, 0]
+    got = res._curve(f0, np.zeros((1, len(COLS))), th, np.array([gap]),
+                     res.panel.loadings)[1][0, 0]
     a, phi = dl["var"].intercept, dl["var"].transition
     exp = f0[0]
     for _ in range(int(gap)):
@@ -218,12 +256,12 @@ def test_cde_with_a_mixed_frequency_series(curves, dl):
     y = curves.iloc[-300:]
     monthly = curves["SVENY10"].resample("ME").last().rename("monthly10")
     monthly.index = monthly.index - pd.Timedelta(days=3)  # its own calendar
-    res = LNNNSS("cde", 4, width=8).fit(
+    res = LNNDNS("cde", 4, width=8).fit(
         y, covariates=monthly, init=dl["var"], seed=0, epochs=1, batch_size=16, window=32,
         burn_in=8, progress=False)
     assert "monthly10" in res.inputs.names
     ref = dl["var"].forecast(HORIZONS, factors=res.factors.iloc[-1].to_numpy())
-    assert _max(res.forecast(HORIZONS, nested=True).mean, ref.mean) < 1e-10
+    assert _max(res.benchmark.forecast(HORIZONS).mean, ref.mean) < 1e-12
     assert np.isfinite(res.forecast(HORIZONS).mean.to_numpy()).all()
 
 
@@ -231,23 +269,26 @@ def test_cde_with_a_mixed_frequency_series(curves, dl):
 
 
 def test_same_seed_same_numbers(curves, dl, trained):
-    again = LNNNSS("cfc", 4).fit(curves, init=dl["var"], seed=3, **SMALL)
+    again = LNNDNS("cfc", 4).fit(curves, init=dl["var"], seed=3, **SMALL)
     assert again.history.train_loss == trained.history.train_loss
     np.testing.assert_array_equal(again.params, trained.params)
-    other = LNNNSS("cfc", 4).fit(curves, init=dl["var"], seed=4, **SMALL)
+    other = LNNDNS("cfc", 4).fit(curves, init=dl["var"], seed=4, **SMALL)
     assert other.history.train_loss != trained.history.train_loss
 
 
 def test_save_load_identical(trained, tmp_path):
-    path = trained.save(tmp_path / "lnn-nss")
-    back = LNNNSSResult.load(path)
+    path = trained.save(tmp_path / "lnn-dns")
+    back = LNNDNSResult.load(path)
     np.testing.assert_array_equal(back.forecast({"x": 7.5, "1m": 21}).mean,
                                   trained.forecast({"x": 7.5, "1m": 21}).mean)
     np.testing.assert_array_equal(back.params, trained.params)
     new = datasets.gsw_zero_yields().loc["2020-01-01":"2020-02-01", COLS]
     pd.testing.assert_frame_equal(back.filter(new, with_params=True),
                                   trained.filter(new, with_params=True))
-    assert "LNN-NSS" in back.summary()
+    summary = back.summary()
+    assert isinstance(summary, Summary) and "LNN-DNS" in str(summary)
+    assert back.loglik == trained.loglik and back.benchmark.loglik == trained.benchmark.loglik
+    assert back.aic == trained.aic
     sims = back.simulate(5, 10, seed=1)
     assert sims.shape == (5, 10, len(COLS))
     np.testing.assert_array_equal(sims, trained.simulate(5, 10, seed=1))
@@ -257,7 +298,7 @@ def test_save_load_identical(trained, tmp_path):
 
 
 def test_bad_input(curves, dl, trained):
-    fit = lambda y, **kw: LNNNSS("cfc", 4).fit(y, epochs=0, progress=False, **kw)  # noqa: E731
+    fit = lambda y, **kw: LNNDNS("cfc", 4).fit(y, epochs=0, progress=False, **kw)  # noqa: E731
     with pytest.raises(DataValidationError):
         fit(curves["SVENY10"])
     bad = curves.copy()
@@ -272,16 +313,16 @@ def test_bad_input(curves, dl, trained):
         fit(curves, init=dl["ar"])
     with pytest.raises(ConfigError):
         fit(curves, init={"intercept": [0, 0, 0]})
-    for kw in ({"encoder": "gru"}, {"dynamics": "var2"}, {"clock": "lunar"},
-               {"horizons": (0, 5)}, {"hidden_size": 0}, {"tau": -1.0}):
+    for kw in ({"dynamics": "var2"}, {"clock": "lunar"},
+               {"horizons": (0, 5)}, {"hidden_size": 0}, {"tau": -1.0}, {"cell": "gru"}):
         with pytest.raises(ConfigError):
-            LNNNSS(**kw)
+            LNNDNS(**kw)
     with pytest.raises(ConfigError):
-        LNNNSS().fit(curves, epochs=0, window=1)
+        LNNDNS().fit(curves, epochs=0, window=1)
     with pytest.raises(DataValidationError, match="sorted-index"):
         trained.filter(curves.iloc[-5:])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(DataValidationError):
-            ls_factors(np.zeros((2, 3)), np.array([[1, 1, 0], [1, 1, 1]], bool),
-                       np.ones((3, 3)))
+            observe_factors(np.zeros((2, 3)), np.array([[1, 1, 0], [1, 1, 1]], bool),
+                            np.ones((3, 3)))

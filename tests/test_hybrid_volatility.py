@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,8 @@ import pytest
 import torch
 from arch import arch_model
 
+import hybridrisk
+from baselines import fit_dcc, fit_garch
 from hybridrisk import datasets
 from hybridrisk.errors import DataValidationError, NumericalError
 from hybridrisk.hybrids import LNNDCC, LNNGARCH, LNNDCCResult, LNNGARCHResult
@@ -63,9 +66,12 @@ def test_nested_loglik_equals_arch(sp500, rng_cov, arch_fits, cell, vol):
     res = arch_fits[vol]
     fit = LNNGARCH(cell, 4, vol=vol, dist="t", **CELLS[cell]).fit(
         sp500, covariates=rng_cov, init=res, **FAST)
-    assert _rel(fit.nested_loglik(), res.loglikelihood) < 1e-8
+    assert _rel(fit.nested_loglik(), res.loglikelihood) < 1e-12
+    # the benchmark twin is arch's model: information criteria and parameter count too
+    assert fit.benchmark.aic == pytest.approx(res.aic, rel=1e-12)
+    assert fit.benchmark.bic == pytest.approx(res.bic, rel=1e-12)
     # ... and the nested forecast is arch's analytic forecast.
-    f = fit.forecast(5, nested=True)
+    f = fit.benchmark.forecast(5)
     af = res.forecast(horizon=5, reindex=False).variance.to_numpy()[0]
     np.testing.assert_allclose(f.variance.to_numpy(), af, rtol=1e-9)
     # The benchmark copy stays at init whatever training did.
@@ -80,8 +86,8 @@ def test_nested_with_baselines_all_distributions(sp500):
         vol = "gjr" if o else "garch"
         fit = LNNGARCH("cfc", 4, vol=vol, dist=dist, backbone_units=8).fit(
             sp500, init=champ, epochs=0, progress=False)
-        assert _rel(fit.nested_loglik(), champ.loglik) < 1e-8, (o, dist, bc)
-        assert _rel(fit.nested_loglik(), champ.arch_result.loglikelihood) < 1e-8
+        assert _rel(fit.nested_loglik(), champ.loglik) < 1e-12, (o, dist, bc)
+        assert _rel(fit.nested_loglik(), champ.arch_result.loglikelihood) < 1e-12
         # epochs=0: the hybrid is the benchmark, through the network path too
         assert _rel(fit.loglik, champ.loglik) < 1e-8
         np.testing.assert_allclose(fit.conditional_volatility,
@@ -92,7 +98,7 @@ def test_zero_mean_nesting(sp500):
     res = arch_model(sp500, mean="Zero", vol="GARCH", p=1, q=1, dist="t").fit(disp="off")
     fit = LNNGARCH("cfc", 4, dist="t", mean="zero", backbone_units=8).fit(
         sp500, init=res, epochs=0, progress=False)
-    assert _rel(fit.nested_loglik(), res.loglikelihood) < 1e-10
+    assert _rel(fit.nested_loglik(), res.loglikelihood) < 1e-12
 
 
 # ---------------------------------------------------------------- a fitted model, shared
@@ -100,34 +106,34 @@ def test_zero_mean_nesting(sp500):
 
 @pytest.fixture(scope="module")
 def fitted(sp500, rng_cov):
-    # Benchmark on the training span only (init=None), a few epochs of real training.
+    # Benchmark on the training span only (a callable init), a few epochs of real training.
     return LNNGARCH("cfc", 4, vol="gjr", dist="t", backbone_units=8).fit(
-        sp500.iloc[:3000], covariates=rng_cov, **SMALL)
+        sp500.iloc[:3000], covariates=rng_cov, init=partial(fit_garch, o=1, dist="t"), **SMALL)
 
 
 def test_training_improves_on_the_benchmark(fitted):
     h = fitted.history
     assert h.epochs_run >= 1
-    spl, nspl = fitted.split_loglik(), fitted.split_loglik(nested=True)
+    spl, nspl = fitted.split_loglik(), fitted.benchmark.split_loglik()
     assert spl["train"] > nspl["train"]
     # early stopping keeps the best validated state, never worse than the benchmark
     assert h.best_val_loss <= h.initial_val_loss
-    assert fitted.num_params > 100 and fitted.aic == pytest.approx(
-        2 * fitted.num_params - 2 * fitted.loglik)
+    assert fitted.num_params > 100 and fitted.benchmark.num_params == 6
 
 
 def test_constraints_hold_on_the_path(fitted):
     p = fitted.params
-    assert (p["omega"] > 0).all() and (p["alpha"] > 0).all() and (p["beta"] > 0).all()
-    assert (p["gamma"] > 0).all() and (p["nu"] > 2).all()
-    assert (p["alpha"] + 0.5 * p["gamma"] + p["beta"] < 1).all()
+    assert list(p.columns) == ["omega", "alpha[1]", "gamma[1]", "beta[1]", "nu"]  # arch's
+    assert (p["omega"] > 0).all() and (p["alpha[1]"] > 0).all() and (p["beta[1]"] > 0).all()
+    assert (p["gamma[1]"] > 0).all() and (p["nu"] > 2).all()
+    assert (p["alpha[1]"] + 0.5 * p["gamma[1]"] + p["beta[1]"] < 1).all()
     assert p.index.equals(fitted.returns.index)
-    assert "LNN-GARCH Model Results" in fitted.summary()
+    assert "LNN-GARCH Model Results" in str(fitted.summary())
 
 
 def test_reproducible_by_seed(sp500, rng_cov, fitted):
     again = LNNGARCH("cfc", 4, vol="gjr", dist="t", backbone_units=8).fit(
-        sp500.iloc[:3000], covariates=rng_cov, **SMALL)
+        sp500.iloc[:3000], covariates=rng_cov, init=partial(fit_garch, o=1, dist="t"), **SMALL)
     assert again.loglik == fitted.loglik
     for (k, v), (k2, v2) in zip(fitted.net.state_dict().items(),
                                 again.net.state_dict().items(), strict=True):
@@ -141,6 +147,7 @@ def test_save_load_identical(tmp_path, fitted, sp500, rng_cov):
     meta = json.loads((path / "config.json").read_text())
     assert {"versions", "data_sha256", "spec", "init"} <= set(meta)
     loaded = LNNGARCHResult.load(path)
+    assert type(hybridrisk.load(path)) is LNNGARCHResult
     assert loaded.loglik == fitted.loglik
     assert loaded.nested_loglik() == fitted.nested_loglik()
     f1, f2 = fitted.forecast(10), loaded.forecast(10)
@@ -153,13 +160,14 @@ def test_save_load_identical(tmp_path, fitted, sp500, rng_cov):
 
 def test_forecast_var_es_and_simulation(fitted):
     f = fitted.forecast(10)
-    assert f.variance.iloc[0] == pytest.approx(fitted._eval["sigma2"][-1], rel=0)
+    assert f.variance.iloc[0] == pytest.approx(fitted._ev["sigma2"][-1], rel=0)
+    assert list(f.variance.index) == list(range(1, 11))
     var, es = f.value_at_risk.iloc[0], f.expected_shortfall.iloc[0]
-    assert list(var.index) == ["95%", "97.5%", "99%"]
+    assert list(var.index) == [0.95, 0.975, 0.99]
     assert (np.diff(var.to_numpy()) > 0).all() and (es.to_numpy() > var.to_numpy()).all()
     nu = f.params["nu"]
     z = arch_distribution("t").ppf(0.01, [nu])
-    assert var["99%"] == pytest.approx(-(fitted.mu + math.sqrt(f.variance.iloc[0]) * z))
+    assert var[0.99] == pytest.approx(-(fitted.mu + math.sqrt(f.variance.iloc[0]) * z))
     s1 = fitted.simulate(200, 5, seed=11)
     s2 = fitted.simulate(200, 5, seed=11)
     assert s1.returns.shape == (200, 5) and np.array_equal(s1.returns, s2.returns)
@@ -172,7 +180,7 @@ def test_filter_is_causal_and_matches_arch(sp500):
     n_fit = 4000
     fit = LNNGARCH("cfc", 4, vol="gjr", dist="t", backbone_units=8).fit(
         sp500.iloc[:n_fit], init=res, backcast=am._backcast, epochs=0, progress=False)
-    out = fit.filter(sp500.iloc[n_fit:], nested=True)
+    out = fit.benchmark.filter(sp500.iloc[n_fit:])
     arch_var = res.conditional_volatility.iloc[n_fit:].to_numpy() ** 2
     np.testing.assert_allclose(out["variance"], arch_var, rtol=1e-9)
     lls = am.distribution.loglikelihood([res.params["nu"]], res.resid.iloc[n_fit:].to_numpy(),
@@ -190,7 +198,7 @@ def test_covariates_as_of_their_own_calendar(sp500):
     vix = datasets.vix()
     r = sp500.loc["2014-02-01":]
     fit = LNNGARCH("cfc", 4, dist="t", backbone_units=8).fit(
-        r, covariates=vix, epochs=0, progress=False)
+        r, covariates=vix, init=partial(fit_garch, dist="t"), epochs=0, progress=False)
     # a change in VIX on day d reaches the encoder only at the step after d
     d = r.index[400]
     bumped = vix.copy()
@@ -202,10 +210,10 @@ def test_covariates_as_of_their_own_calendar(sp500):
     # a gap longer than max_staleness is an error, or imputed with an indicator on request
     gappy = vix.drop(vix.loc["2016-01-01":"2016-02-15"].index)
     with pytest.raises(DataValidationError, match="max_staleness"):
-        LNNGARCH("cfc", 4, dist="t", backbone_units=8).fit(r, covariates=gappy, epochs=0,
-                                                           progress=False)
+        LNNGARCH("cfc", 4, dist="t", backbone_units=8).fit(
+            r, covariates=gappy, init=partial(fit_garch, dist="t"), epochs=0, progress=False)
     ok = LNNGARCH("cfc", 4, dist="t", backbone_units=8, on_stale="mean").fit(
-        r, covariates=gappy, epochs=0, progress=False)
+        r, covariates=gappy, init=partial(fit_garch, dist="t"), epochs=0, progress=False)
     assert "vix_missing" in ok.features.names
 
 
@@ -230,20 +238,21 @@ def test_numerical_error_keeps_last_good_state():
 
 
 def test_fit_stops_loudly_on_nan(sp500, monkeypatch):
-    import hybridrisk.hybrids.volatility as vol
+    import hybridrisk.hybrids.garch as garch
 
-    real = vol._GARCHCore.window_ll
+    real = garch.log_density
     calls = {"n": 0}
 
-    def flaky(self, w):
+    def flaky(*args, **kwargs):
         calls["n"] += 1
-        ll, mask = real(self, w)
-        return (ll * float("nan"), mask) if calls["n"] >= 3 else (ll, mask)
+        ll = real(*args, **kwargs)
+        return ll * float("nan") if calls["n"] >= 3 else ll
 
-    monkeypatch.setattr(vol._GARCHCore, "window_ll", flaky)
+    monkeypatch.setattr(garch, "log_density", flaky)
     model = LNNGARCH("cfc", 4, dist="t", backbone_units=8)
     with pytest.raises(NumericalError, match="non-finite"):
-        model.fit(sp500.iloc[:1500], epochs=5, window=100, burn_in=20, progress=False)
+        model.fit(sp500.iloc[:1500], init=partial(fit_garch, dist="t"), epochs=5, window=100,
+                  burn_in=20, progress=False)
     assert model.checkpoint_ is not None
     assert all(torch.isfinite(v).all() for v in model.checkpoint_.values())
 
@@ -258,32 +267,36 @@ def pair():
 
 @pytest.mark.parametrize("dist", ["normal", "t"])
 def test_dcc_nested_equals_baselines(pair, dist, tmp_path):
-    import baselines.dcc as bdcc
-
-    bench = bdcc.fit_dcc(pair, dist=dist)
+    bench = fit_dcc(pair, dist=dist)
     fit = LNNDCC("cfc", 4, dist=dist, backbone_units=8).fit(pair, init=bench, **FAST)
-    assert _rel(fit.nested_loglik(), bench.loglik) < 1e-8
-    np.testing.assert_allclose(fit._nested_eval()["r"][:-1], bench.correlations, atol=1e-12)
-    np.testing.assert_allclose(fit.forecast(10, nested=True).correlations,
+    assert _rel(fit.nested_loglik(), bench.loglik) < 1e-12
+    np.testing.assert_allclose(fit.benchmark.correlations, bench.correlations, atol=1e-12)
+    assert fit.benchmark.aic == pytest.approx(bench.aic, rel=1e-12)
+    np.testing.assert_allclose(fit.benchmark.forecast(10).correlations,
                                bench.forecast(10).correlations, atol=1e-12)
     r = fit.correlations
     assert np.all(np.abs(r[:, 0, 1]) < 1) and np.allclose(r[:, 0, 0], 1.0)
-    loaded = LNNDCCResult.load(fit.save(tmp_path / "dcc"))
+    loaded = hybridrisk.load(fit.save(tmp_path / "dcc"))
+    assert type(loaded) is LNNDCCResult
     assert loaded.loglik == fit.loglik
     np.testing.assert_array_equal(loaded.forecast(5).correlations, fit.forecast(5).correlations)
 
 
 def test_dcc_on_lnn_garch_univariate_stage(pair):
-    uni = {c: LNNGARCH("cfc", 4, dist="t", backbone_units=8).fit(pair[c], epochs=0,
-                                                                  progress=False)
-           for c in pair.columns}
-    fit = LNNDCC("cfc", 4, backbone_units=8).fit(pair, univariate=uni, **FAST)
+    uni = {c: LNNGARCH("cfc", 4, dist="t", backbone_units=8).fit(
+        pair[c], init=partial(fit_garch, dist="t"), epochs=0, progress=False)
+        for c in pair.columns}
+    fit = LNNDCC("cfc", 4, backbone_units=8).fit(pair, univariate=uni,
+                                                 init={"a": 0.03, "b": 0.95}, **FAST)
     z = np.column_stack([uni[c].std_resid for c in pair.columns])
     logsig = sum(np.log(uni[c].conditional_volatility).sum() for c in pair.columns)
     from baselines.dcc import dcc_loglik
 
-    ref = dcc_loglik(fit.init["a"], fit.init["b"], z) - logsig
-    assert _rel(fit.nested_loglik(), ref) < 1e-10
+    # Qbar from the training span only: the validation block never enters the benchmark
+    zs = z[:fit.split]
+    np.testing.assert_allclose(fit.qbar, zs.T @ zs / fit.split, rtol=1e-14)
+    ref = dcc_loglik(fit.init["a"], fit.init["b"], z, qbar=fit.qbar) - logsig
+    assert _rel(fit.nested_loglik(), ref) < 1e-12
 
 
 # ---------------------------------------------------------------- parameter recovery
@@ -309,15 +322,16 @@ def test_recovers_a_time_varying_omega():
     ret = pd.Series(r, index=dates, name="r")
     cov = pd.Series(x, index=dates, name="x")
     fit = LNNGARCH("cfc", 8, dist="normal", mean="zero", backbone_units=16).fit(
-        ret, covariates=cov, seed=0, epochs=40, progress=False)
+        ret, covariates=cov, init=partial(fit_garch, mean="zero"), seed=0, epochs=40,
+        progress=False)
     # the variance path: much closer to the truth than the constant-parameter benchmark's
     hyb = fit.conditional_volatility.to_numpy() ** 2
-    bench = fit._nested_eval()["sigma2"][:-1]
+    bench = fit.benchmark.conditional_volatility.to_numpy() ** 2
     err_h = np.mean(np.abs(np.log(hyb / s2_true)))
     err_b = np.mean(np.abs(np.log(bench / s2_true)))
     assert err_h < 0.6 * err_b
     # the parameter path: omega_t tracks the truth (alpha, beta absorb part of it)
     est = fit.params["omega"].to_numpy()[1:]
     assert np.corrcoef(np.log(est), np.log(omega[:-1]))[0, 1] > 0.7
-    spl, nspl = fit.split_loglik(), fit.split_loglik(nested=True)
+    spl, nspl = fit.split_loglik(), fit.benchmark.split_loglik()
     assert spl["validation"] > nspl["validation"] + 10

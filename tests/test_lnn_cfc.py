@@ -307,8 +307,14 @@ def test_interface_init_and_dtypes():
     assert y.dtype == torch.float32 and y.shape == (2, 4, 5)
     m64 = m.to(torch.float64)
     assert m64(torch.randn(1, 2, 3, dtype=D)).dtype == D
+    # pure mode: w_tau and A start from Xavier draws as ncps' (1, hidden) parameters, so the
+    # time constant trains (|w_tau| has a zero gradient at exactly 0)
     pure = CfC(3, 5, mode="pure")
-    assert torch.equal(pure.w_tau, torch.zeros(5)) and torch.equal(pure.A, torch.ones(5))
+    b1 = math.sqrt(6.0 / (1 + 5))
+    for p in (pure.w_tau, pure.A):
+        assert p.shape == (5,) and (p != 0).all() and p.abs().max() <= b1
+    pure(torch.randn(2, 4, 3), torch.cumsum(torch.rand(2, 4) + 0.5, 1)).sum().backward()
+    assert (pure.w_tau.grad != 0).all()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

@@ -1,4 +1,4 @@
-"""NSS fitter (baselines.nss) and its QuantLib cross-checks (baselines.curve_quantlib).
+"""NSS fitter (baselines.nss) and its QuantLib cross-checks (baselines.nss.quantlib).
 
 Synthetic curves with known parameters (the near-singular tau1 ~ tau2 case included), real GSW
 days (a seeded random sample and the known-hard days), the failure of a single local start,
@@ -106,6 +106,21 @@ def test_tenor_years():
     assert tenor_years(7) == 7.0
     with pytest.raises(DataValidationError):
         tenor_years("overnight")
+
+
+
+def test_one_maturity_parser_for_the_curve_family():
+    from hybridrisk.kernels.nss import maturities_from_columns
+
+    m = maturities_from_columns(["3 Mo", "SVENY05", "10 Yr", 20])
+    np.testing.assert_array_equal(m, [0.25, 5.0, 10.0, 20.0])
+    np.testing.assert_array_equal(maturities_from_columns(["a", "b"], {"b": 2, "a": 1}), [1, 2])
+    with pytest.raises(ConfigError, match="pass maturities"):
+        maturities_from_columns(["overnight"])
+    with pytest.raises(DataValidationError, match="repeat"):
+        maturities_from_columns(["SVENY01", "1 Yr"])
+    with pytest.raises(DataValidationError, match="shape"):
+        maturities_from_columns(["a", "b"], [1.0])
 
 
 # ------------------------------------------------------------------- synthetic exact recovery
@@ -304,7 +319,7 @@ def test_gsw_panel_few_thousand_days(gsw):
 def test_quantlib_discount_factors_match():
     import QuantLib as ql
 
-    from baselines.curve_quantlib import bond_day_counter, nss_term_structure
+    from baselines.nss.quantlib import bond_day_counter, nss_term_structure
 
     ref = ql.Date(14, 6, 2019)
     dc = bond_day_counter()
@@ -319,7 +334,7 @@ def test_quantlib_discount_factors_match():
 
 
 def test_quantlib_parameter_mapping_round_trip():
-    from baselines.curve_quantlib import nss_to_quantlib, quantlib_to_nss
+    from baselines.nss.quantlib import nss_to_quantlib, quantlib_to_nss
 
     x = nss_to_quantlib(pd.Series(REGULAR))
     np.testing.assert_allclose(list(x), [0.05, -0.02, 0.03, -0.01, 1 / 1.5, 1 / 8.0])
@@ -331,7 +346,7 @@ def test_quantlib_prices_our_par_bonds_at_par():
     """QuantLib's bond engine on the NSS curve prices our par coupons at exactly 100."""
     import QuantLib as ql
 
-    from baselines.curve_quantlib import nss_term_structure, par_bonds
+    from baselines.nss.quantlib import nss_term_structure, par_bonds
 
     ref = ql.Date(14, 6, 2019)
     old = ql.Settings.instance().evaluationDate
@@ -352,7 +367,7 @@ def test_quantlib_prices_our_par_bonds_at_par():
 
 def test_quantlib_par_fit_comparison():
     """2019-06-14 Treasury par curve, 13 bonds: us against QuantLib's Svensson fit."""
-    from baselines.curve_quantlib import compare_par_fits
+    from baselines.nss.quantlib import compare_par_fits
     from hybridrisk.datasets import UST_MATURITIES, ust_par_yields
 
     u = ust_par_yields()

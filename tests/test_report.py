@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import datetime as dt
 import re
@@ -28,7 +29,7 @@ from validation.report import (
     validation_report_skeleton,
 )
 from validation.report import figures as F
-from validation.report.document import parse_text
+from validation.report.blocks import parse_text
 
 pdfium = pytest.importorskip("pypdfium2")
 pytest.importorskip("reportlab")
@@ -235,6 +236,75 @@ def test_manifest(manifest):
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     assert abs((now - ts).total_seconds()) < 3600
     assert manifest["python"].split()[0].count(".") == 2 and manifest["platform"]
+
+
+def test_manifest_packages_come_from_the_provenance_recorder(manifest):
+    from hybridrisk.provenance import package_versions
+    from validation.report import KEY_PACKAGES
+
+    assert manifest["packages"] == package_versions(*KEY_PACKAGES, core=(), python=False)
+    assert list(manifest["packages"]) == list(KEY_PACKAGES)
+
+
+# --------------------------------------------------------------------------- module layering
+
+REPORT_DIR = Path(__file__).resolve().parents[1] / "validation" / "report"
+
+
+def _report_imports(path: Path) -> set[str]:
+    """The validation.report modules a file imports, anywhere in it (functions and
+    ``if TYPE_CHECKING:`` blocks included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # "from validation.report import blocks" imports the submodule blocks
+            names = [f"{node.module}.{a.name}" if node.module == "validation.report"
+                     and (REPORT_DIR / f"{a.name}.py").is_file() else node.module
+                     for a in node.names]
+        else:
+            continue
+        found |= {n.split(".")[2] if n.count(".") >= 2 else "__init__"
+                  for n in names if n == "validation.report" or n.startswith("validation.report.")}
+    return found - {path.stem}
+
+
+def test_renderers_import_only_the_blocks_and_the_outline():
+    graph = {f.stem: _report_imports(f) for f in REPORT_DIR.glob("*.py")}
+    assert {"blocks", "sections", "html", "pdf", "manifest", "document"} <= set(graph)
+    for renderer in ("html", "pdf"):
+        assert graph[renderer] <= {"blocks", "sections"}, (renderer, graph[renderer])
+    # no module below the package imports the document or the package itself
+    for name, deps in graph.items():
+        if name not in ("__init__", "document"):
+            assert not deps & {"document", "__init__"}, (name, deps)
+    # and the imports between the modules form no circle
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import circle: {' -> '.join((*path, name))}"
+        if name not in done:
+            for dep in graph.get(name, ()):
+                visit(dep, (*path, name))
+            done.add(name)
+
+    for name in graph:
+        visit(name, ())
+
+
+def test_renderers_refuse_an_unknown_block(tmp_path):
+    from validation.report import Block
+
+    class Sketch(Block):
+        kind = "sketch"
+
+    rep = Report("t", code_version="test")
+    rep.section("s").add(Sketch())
+    with pytest.raises(TypeError, match="no HTML renderer for block Sketch"):
+        rep.to_html(tmp_path / "r.html")
+    with pytest.raises(TypeError, match="no PDF renderer for block Sketch"):
+        rep.to_pdf(tmp_path / "r.pdf")
 
 
 # --------------------------------------------------------------------------- HTML

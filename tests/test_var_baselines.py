@@ -21,6 +21,11 @@ from baselines.var import (
 )
 from hybridrisk import datasets
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.results import LEVELS, es_column, var_column
+
+# the columns of a rolling frame, one per level: the library's VaR_<level> / ES_<level>
+VAR = [var_column(p) for p in LEVELS]
+ES = [es_column(p) for p in LEVELS]
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +93,8 @@ def test_historical_rolling_rows_equal_one_shot(spx):
     assert roll.index[0] == spx.index[500]
     for k in (0, 77, 199):
         one = historical_var_es(spx.iloc[k:k + 500])
-        np.testing.assert_allclose(roll.iloc[k]["VaR"], one["VaR"], rtol=1e-12)
-        np.testing.assert_allclose(roll.iloc[k]["ES"], one["ES"], rtol=1e-12)
+        np.testing.assert_allclose(roll.iloc[k][VAR], one["VaR"], rtol=1e-12)
+        np.testing.assert_allclose(roll.iloc[k][ES], one["ES"], rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------------------
@@ -116,7 +121,7 @@ def test_parametric_t(spx):
     pd.testing.assert_frame_equal(out, student_t_var_es(loc, scale, nu))
     roll = parametric_var_es(spx.iloc[:330], dist="t", window=300, rolling=True)
     one = parametric_var_es(spx.iloc[29:329], dist="t")
-    np.testing.assert_allclose(roll.iloc[-1]["VaR"], one["VaR"], rtol=1e-5)
+    np.testing.assert_allclose(roll.iloc[-1][VAR], one["VaR"], rtol=1e-5)
     assert var_es(spx, "t", window=1000).equals(out)
 
 
@@ -137,7 +142,7 @@ def test_ewma_against_recursion(spx):
     roll = ewma_var_es(spx.iloc[:600], window=250, rolling=True, lam=0.97)
     for k in (0, 123, 349):
         s2 = _ewma_loop(spx.to_numpy()[k:k + 250], 0.97)
-        assert roll.iloc[k][("VaR", 0.99)] == pytest.approx(stats.norm.ppf(0.99) * np.sqrt(s2),
+        assert roll.iloc[k]["VaR_0.99"] == pytest.approx(stats.norm.ppf(0.99) * np.sqrt(s2),
                                                             rel=1e-12)
     assert roll.index[-1] == spx.index[599]
 
@@ -163,7 +168,7 @@ def test_filtered_historical_rolling(spx):
     roll = filtered_historical_var_es(span, window=500, rolling=True)
     assert roll.shape == (3, 6)
     last = filtered_historical_var_es(span.iloc[2:502], window=500)
-    np.testing.assert_allclose(roll.iloc[-1]["VaR"], last["VaR"], rtol=1e-10)
+    np.testing.assert_allclose(roll.iloc[-1][VAR], last["VaR"], rtol=1e-10)
     sparse = filtered_historical_var_es(span, window=500, rolling=True, refit_every=10,
                                         garch={"dist": "t"})
     assert np.isfinite(sparse.to_numpy()).all()

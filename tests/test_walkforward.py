@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.provenance import arrays_sha256, frame_sha256
 
 sys.path.insert(0, str(Path(__file__).parent))  # _wf_child, under the name workers import
 import _wf_child as tasks  # noqa: E402
@@ -27,7 +28,6 @@ import _wf_child as tasks  # noqa: E402
 from validation.walkforward import (  # noqa: E402
     WalkForward,
     Window,
-    data_hash,
     load_walk_forward,
     plan_table,
     run_walk_forward,
@@ -302,7 +302,7 @@ def test_manifest_and_files(sp500, tmp_path):
                            progress=False)
     man = json.loads((tmp_path / "manifest.json").read_text())
     assert man == res.manifest and man["complete"]
-    assert man["data_hash"] == data_hash(sp500)
+    assert man["data_hash"] == frame_sha256(sp500)
     assert man["config"]["task"]["class"] == "_wf_child.EwmaVar"
     files = sorted(p.name for p in (tmp_path / "windows").iterdir())
     assert files == [f"{i:06d}.parquet" for i in range(12)]
@@ -314,6 +314,75 @@ def test_manifest_and_files(sp500, tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
     assert_identical(load_walk_forward(tmp_path).forecasts, res.forecasts)
     assert (res.windows["seconds"] >= 0).all() and not res.windows["resumed"].any()
+
+
+def test_data_digests_keep_their_definitions(sp500):
+    """Stored manifests hold these digests: pinned to the values of the first release."""
+    s = pd.Series([1.5, np.nan, -2.0], name="r",
+                  index=pd.date_range("2020-01-01", periods=3, tz="UTC", name="date"))
+    f = pd.DataFrame({"a": [1, 2, 3], "b": [0.5, 0.25, np.nan]},
+                     index=pd.Index([10, 20, 30], name="k"))
+    assert frame_sha256(s) == "1d05f88c4c9940955283e0b9d07eae8f23222b73ea6111ebde3e52d3f6869643"
+    assert frame_sha256(f) == "4a52a3de6d512b65bb7fa2fd379d24b226e374ae5a24e5df3a05af466cc292ce"
+    assert frame_sha256(sp500) == \
+        "9d71a44c13d231c649a41514f609e1d7c2fab12781dcd4f90470917305111820"
+    # the numbers, not the layout: another datetime unit or memory order hash the same
+    s_sec = s.copy()
+    s_sec.index = s.index.as_unit("s")
+    assert frame_sha256(s_sec) == frame_sha256(s)
+    f_fortran = pd.DataFrame(np.asfortranarray(f.to_numpy(float)), index=f.index,
+                             columns=f.columns)
+    assert frame_sha256(f_fortran) == frame_sha256(f)
+    assert frame_sha256(s.rename("other")) != frame_sha256(s)
+    # arrays: their bytes in order (what saved hybrids record), not their dtype or shape
+    import hashlib
+
+    a, b = np.arange(6.0).reshape(2, 3), np.array([1, 2], dtype=np.int32)
+    digest = arrays_sha256(a, b)
+    assert digest == "21f5a5288adf06ec4cb19c0d462b13b169d0f53d97888768cbd5f3f9d37ff454"
+    assert digest == hashlib.sha256(a.tobytes() + b.tobytes()).hexdigest()
+    assert arrays_sha256(np.asfortranarray(a), b) == digest
+
+
+def test_environment_record_keeps_its_keys():
+    from validation.walkforward import _environment
+
+    env = _environment()
+    # resuming compares this record with the stored one: same keys as the first release
+    assert set(env) == {"python", "platform", "numpy", "pandas", "pyarrow", "hybridrisk"}
+    assert env["numpy"] == np.__version__ and env["pandas"] == pd.__version__
+
+
+def threads_task(data: pd.Series, window: Window, seed: int) -> pd.DataFrame:
+    """Changes torch's global thread count, as a careless task would."""
+    import torch
+
+    torch.set_num_threads(3)
+    return pd.DataFrame({"n": float(torch.get_num_threads())}, index=data.index[-window.n_block:])
+
+
+def test_torch_threads_are_restored_after_every_task(sp500, tmp_path, monkeypatch):
+    import torch
+
+    from validation import executors
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        res = run_walk_forward(sp500.iloc[-300:], threads_task,
+                               WalkForward(refit=50, oos=100), out_dir=tmp_path,
+                               executor="serial", progress=False)
+        assert (res.forecasts["n"] == 3).all()
+        assert torch.get_num_threads() == 2
+        # a pool worker's initializer does not change it either (the engine's
+        # single_threaded() around each job sets and restores it)
+        for var in executors._THREAD_ENV:
+            monkeypatch.setenv(var, os.environ.get(var, ""))
+        monkeypatch.setattr(executors, "_WORKER_SHARED", None)
+        executors._init_pool_worker(("shared",))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_resume_skips_intact_windows_and_redoes_damaged_ones(sp500, tmp_path):

@@ -34,7 +34,6 @@ from validation.losses import qlike as qlike
 from validation.walkforward import WalkForward as WalkForward
 from validation.walkforward import WalkForwardResult as WalkForwardResult
 from validation.walkforward import Window as Window
-from validation.walkforward import data_hash as data_hash
 from validation.walkforward import load_walk_forward as load_walk_forward
 from validation.walkforward import plan_table as plan_table
 from validation.walkforward import run_walk_forward as run_walk_forward

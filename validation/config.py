@@ -43,7 +43,9 @@ class CampaignConfig:
     family
         Model family, e.g. ``"volatility"``.
     dataset
-        A bundled dataset name known to the family (e.g. ``"sp500"``).
+        A bundled dataset name known to the family (e.g. ``"sp500"``), or ``None`` for data
+        held in memory and passed to :func:`~validation.harness.run_campaign` (``data=``) or
+        :func:`~validation.harness.champion_challenger`.
     out
         Output folder: report (HTML, PDF), tables (CSV, Parquet), walk-forward runs.
     oos
@@ -66,7 +68,7 @@ class CampaignConfig:
     """
 
     family: str = "volatility"
-    dataset: str = "sp500"
+    dataset: str | None = "sp500"
     out: str = "reports/sp500"
     oos: int = 1000
     refit: str | int = "monthly"
@@ -86,10 +88,10 @@ class CampaignConfig:
         if self.family not in FAMILIES:
             raise ConfigError(f"unknown family {self.family!r}; known: {sorted(FAMILIES)}")
         known = FAMILIES[self.family].datasets
-        if self.dataset not in known:
+        if self.dataset is not None and self.dataset not in known:
             raise ConfigError(
                 f"unknown dataset {self.dataset!r} for family {self.family!r}; "
-                f"known: {sorted(known)}"
+                f"known: {sorted(known)}, or None for data held in memory"
             )
         if not isinstance(self.oos, int) or isinstance(self.oos, bool) or self.oos < 20:
             raise ConfigError(f"oos must be an integer of at least 20, got {self.oos!r}")
@@ -104,6 +106,13 @@ class CampaignConfig:
             raise ConfigError(f"window must be 'expanding' or 'rolling', got {self.window!r}")
         if self.window == "rolling" and not self.window_size:
             raise ConfigError("window='rolling' needs window_size (observations)")
+        if self.window == "expanding" and self.window_size is not None:
+            raise ConfigError("window_size is only used with window='rolling'")
+        for key in ("window_size", "n_workers"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ConfigError(f"{key} must be a positive integer or None, got {value!r}")
         if self.scheduler is not None and self.executor != "dask":
             object.__setattr__(self, "executor", "dask")
         if self.executor not in ("local", "serial", "dask"):

@@ -175,11 +175,10 @@ _WORKER_SHARED: Any = None
 
 def _init_pool_worker(shared: Any) -> None:
     # Runtimes not yet loaded in this fresh (spawned) interpreter read these when they load.
+    # Torch's thread count is left alone: the engine wraps every job in single_threaded(),
+    # which sets it and restores it afterwards.
     for var in _THREAD_ENV:
         os.environ[var] = "1"
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
     global _WORKER_SHARED
     _WORKER_SHARED = shared
 

@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 
 from hybridrisk.errors import ConfigError
+from hybridrisk.provenance import frame_sha256
 from validation.config import CampaignConfig
 from validation.families import FAMILIES, FamilyScores
-from validation.walkforward import WalkForward, WalkForwardResult, data_hash, run_walk_forward
+from validation.walkforward import WalkForward, WalkForwardResult, run_walk_forward
 
 __all__ = ["CampaignResult", "run_campaign", "champion_challenger"]
 
@@ -87,37 +88,87 @@ def champion_challenger(
     seed: int = 0,
     progress: bool = True,
 ) -> tuple[dict[str, pd.DataFrame], FamilyScores]:
-    """Run given tasks on given data through one walk-forward and score them with the family.
+    """Run the user's own tasks on the user's own data through one walk-forward, and score them.
 
-    The lower-level entry point behind :func:`run_campaign`, for models and data of the user's
-    own (any picklable task keeping the walk-forward task contract).
+    The lightweight sibling of :func:`run_campaign`: the same walk-forward and the same
+    family scoring, but on data held in memory, with any picklable tasks keeping the
+    walk-forward task contract (:mod:`validation.walkforward`), and without reference checks,
+    sensitivity runs or a report.
+
+    Parameters
+    ----------
+    family : str
+        Family whose scoring is used (a key of :data:`validation.families.FAMILIES`).
+    data : pandas.DataFrame
+        The data, in the layout the family scores (e.g. a ``returns`` column for
+        ``"volatility"``), with a DatetimeIndex.
+    tasks : dict
+        Model name -> walk-forward task.
+    oos, refit, executor, scheduler, seed
+        As in :class:`~validation.config.CampaignConfig`.
+    out : str or path
+        Folder of the walk-forward runs (one subfolder per model).
+    progress : bool
+        Print progress.
+
+    Returns
+    -------
+    forecasts : dict of str to pandas.DataFrame
+        Each model's out-of-sample forecasts.
+    scores : FamilyScores
+        The family's tables of scores and tests.
+
+    Raises
+    ------
+    ConfigError
+        An unknown family or an invalid option.
     """
-    if family not in FAMILIES:
-        raise ConfigError(f"unknown family {family!r}; known: {sorted(FAMILIES)}")
-    cfg = CampaignConfig(family=family, dataset=next(iter(FAMILIES[family].datasets)), oos=oos,
-                         refit=refit, executor=executor, scheduler=scheduler, seed=seed,
-                         out=str(out))
+    cfg = CampaignConfig(family=family, dataset=None, oos=oos, refit=refit, executor=executor,
+                         scheduler=scheduler, seed=seed, out=str(out))
     runs = _run_models(cfg, data, tasks, Path(out), seed, progress)
     forecasts = {n: r.forecasts for n, r in runs.items()}
     return forecasts, FAMILIES[family].score(forecasts, data, seed=seed)
 
 
-def run_campaign(cfg: CampaignConfig, *, progress: bool = True) -> CampaignResult:
+def run_campaign(
+    cfg: CampaignConfig, *, data: pd.DataFrame | None = None, progress: bool = True
+) -> CampaignResult:
     """Run a validation campaign end to end and write its report pack under ``cfg.out``.
+
+    Parameters
+    ----------
+    cfg : CampaignConfig
+        The campaign.
+    data : pandas.DataFrame, optional
+        Data held in memory, in the family's layout; only with ``cfg.dataset=None`` (without
+        it, the family loads the bundled dataset ``cfg.dataset``).
+    progress : bool
+        Print progress.
 
     Returns
     -------
     CampaignResult
         With ``report_html``, ``report_pdf`` and ``tables_dir`` set.
+
+    Raises
+    ------
+    ConfigError
+        ``data`` given together with a bundled ``cfg.dataset``, or neither of them.
     """
+    if data is not None and cfg.dataset is not None:
+        raise ConfigError(f"the config names the bundled dataset {cfg.dataset!r} and data= was "
+                          "given too: set dataset=None to run on data held in memory")
+    if data is None and cfg.dataset is None:
+        raise ConfigError("the config has dataset=None: pass the data, run_campaign(cfg, data=...)")
     t0 = time.perf_counter()
     fam = FAMILIES[cfg.family]
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    data = fam.load(cfg.dataset)
+    if data is None:
+        data = fam.load(cfg.dataset)
     tasks = fam.tasks(cfg.models, quick=cfg.quick)
     if progress:
-        print(f"{cfg.family} campaign on {cfg.dataset}: {len(tasks)} models, "
+        print(f"{cfg.family} campaign on {cfg.dataset or 'in-memory data'}: {len(tasks)} models, "
               f"{cfg.oos} out-of-sample days, refit {cfg.refit}", flush=True)
     runs = _run_models(cfg, data, tasks, out / "runs" / "main", cfg.seed, progress)
     forecasts = {n: r.forecasts for n, r in runs.items()}
@@ -168,7 +219,7 @@ def run_campaign(cfg: CampaignConfig, *, progress: bool = True) -> CampaignResul
     result.report_html = report.to_html(out / "report.html")
     result.report_pdf = report.to_pdf(out / "report.pdf")
     (out / "campaign.json").write_text(json.dumps({
-        "config": cfg.to_dict(), "data_sha256": data_hash(data),
+        "config": cfg.to_dict(), "data_sha256": frame_sha256(data),
         "seconds": round(time.perf_counter() - t0, 1),
         "report_html": str(result.report_html), "report_pdf": str(result.report_pdf),
     }, indent=2, default=str))

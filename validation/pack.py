@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from hybridrisk import datasets
+from hybridrisk.provenance import frame_sha256
 from validation.families.base import Family
 from validation.report import (
     Callout,
@@ -17,7 +18,7 @@ from validation.report import (
     reproducibility_manifest,
     validation_report_skeleton,
 )
-from validation.walkforward import data_hash, plan_table
+from validation.walkforward import plan_table
 
 __all__ = ["build_report"]
 
@@ -36,7 +37,7 @@ def build_report(result: Any, family: Family) -> Any:
     plan = plan_table(first.plan) if hasattr(first, "plan") else first.windows
     oos_index = next(iter(result.forecasts.values())).index
     hashes = {f"bundled/{k}": v for k, v in datasets.checksums().items()}
-    hashes["campaign data (values and index)"] = data_hash(result.data)
+    hashes["campaign data (values and index)"] = frame_sha256(result.data)
     manifest = reproducibility_manifest(
         seeds={"campaign": cfg.seed, **{f"sensitivity {i}": s for i, s in
                                         enumerate(cfg.sensitivity.seeds)}},
@@ -44,11 +45,13 @@ def build_report(result: Any, family: Family) -> Any:
         extra={"config": cfg.to_dict(), "wall time (s)": round(result.seconds, 1)},
     )
     champions, challengers = family.roles(list(result.forecasts))
+    bundled = cfg.dataset is not None
+    source = family.datasets[cfg.dataset] if bundled else "data supplied in memory"
     rep = validation_report_skeleton(
-        f"Validation report: {cfg.family} models on {cfg.dataset}",
+        f"Validation report: {cfg.family} models on {cfg.dataset or 'in-memory data'}",
         f"Champions {', '.join(champions)} against challengers {', '.join(challengers) or 'none'}",
         meta={
-            "Family": cfg.family, "Dataset": family.datasets[cfg.dataset],
+            "Family": cfg.family, "Dataset": source,
             "Out-of-sample": f"{oos_index[0]:%Y-%m-%d} .. {oos_index[-1]:%Y-%m-%d} "
                              f"({len(oos_index)} days)",
             "Refit": str(cfg.refit), "Training window": cfg.window + (
@@ -63,9 +66,11 @@ def build_report(result: Any, family: Family) -> Any:
     )
 
     data = rep["data"]
+    origin = ("shipped with the package (bytes verified against their published SHA-256 "
+              "before use)" if bundled else
+              "passed by the caller; its SHA-256 (values and index) is in the manifest")
     data.add(Text(
-        f"The campaign uses **{family.datasets[cfg.dataset]}**, shipped with the package "
-        f"(bytes verified against their published SHA-256 before use). Observations: "
+        f"The campaign uses **{source}**, {origin}. Observations: "
         f"{len(result.data)}, {result.data.index[0]:%Y-%m-%d} .. "
         f"{result.data.index[-1]:%Y-%m-%d}. Columns: {', '.join(result.data.columns)}."))
     data.add(Table(result.data.describe().T, caption="Campaign data, summary statistics"))

@@ -34,14 +34,15 @@ Persistence and resumption
     the engine process as soon as the window finishes, to a temporary file and then moved into
     place with :func:`os.replace`, so a file is either complete or absent) and
     ``manifest.json`` (also replaced atomically) holding the SHA-256 of the data (values,
-    index, names), of the configuration (task identity, parameters and source text, the
-    walk-forward configuration, the plan, the seed) and of every window file. A run killed at
-    any moment and started again with the same inputs recomputes only the windows whose file
-    is missing or does not match the manifest, and ends with the same bytes as an uninterrupted
-    run. A manifest from other data or another configuration raises :class:`ConfigError`
-    unless ``resume=False``, which deletes the old window files first. A change in code that
-    the task *calls* (rather than the task's own source) is not detected: pass
-    ``resume=False`` after such a change.
+    index and names, :func:`hybridrisk.provenance.frame_sha256`), of the configuration (task
+    identity, parameters and source text, the walk-forward configuration, the plan, the seed)
+    and of every window file. A run killed at any moment and started again with the same
+    inputs recomputes only the windows whose file is missing or does not match the manifest,
+    and ends with the same bytes as an uninterrupted run. A manifest from other data or
+    another configuration raises :class:`~hybridrisk.errors.ConfigError` unless
+    ``resume=False``, which deletes the old window files first. A change in code that the task
+    *calls* (rather than the task's own source) is not detected: pass ``resume=False`` after
+    such a change.
 
 Executors
     ``executor="serial"``, ``"local"`` (spawned process pool, the default) or ``"dask"``
@@ -87,6 +88,7 @@ import pyarrow.parquet as pq
 
 from hybridrisk.checks import check_timeseries
 from hybridrisk.errors import ConfigError, DataValidationError, HybridRiskError
+from hybridrisk.provenance import frame_sha256, package_versions
 from validation.executors import Executor, make_executor, single_threaded
 
 __all__ = [
@@ -97,7 +99,6 @@ __all__ = [
     "load_walk_forward",
     "split_window",
     "window_seed",
-    "data_hash",
     "plan_table",
 ]
 
@@ -512,30 +513,6 @@ def _canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
-def data_hash(data: pd.Series | pd.DataFrame) -> str:
-    """SHA-256 of a series' values, index and names (hex).
-
-    The values are hashed as float64 bytes column by column, the index as nanoseconds since the
-    epoch plus its timezone, so the hash identifies the numbers, not the in-memory layout.
-    """
-    h = hashlib.sha256()
-    frame = data.to_frame() if isinstance(data, pd.Series) else data
-    kind = "series" if isinstance(data, pd.Series) else "frame"
-    names = [str(data.name)] if kind == "series" else [str(c) for c in frame.columns]
-    h.update(_canonical({"kind": kind, "names": names, "shape": list(frame.shape)}))
-    idx = data.index
-    if isinstance(idx, pd.DatetimeIndex):
-        h.update(_canonical({"index": "datetime", "tz": str(idx.tz), "name": str(idx.name)}))
-        h.update(np.ascontiguousarray(idx.as_unit("ns").asi8).tobytes())
-    else:
-        h.update(_canonical({"index": str(idx.dtype), "name": str(idx.name)}))
-        h.update(pd.util.hash_pandas_object(idx, index=False).to_numpy().tobytes())
-    for i in range(frame.shape[1]):
-        col = frame.iloc[:, i].to_numpy(dtype=np.float64, na_value=np.nan)
-        h.update(np.ascontiguousarray(col).tobytes())
-    return h.hexdigest()
-
-
 def _source_sha(obj: Any) -> str | None:
     try:
         return _sha256(inspect.getsource(obj).encode())
@@ -579,20 +556,11 @@ def _describe_task(task: Any) -> dict[str, Any]:
     return {"class": _qualname(cls), "repr": text, "source_sha256": _source_sha(cls)}
 
 
-def _environment() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        own = version("hybridrisk")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        own = "unknown"
+def _environment() -> dict[str, str | None]:
+    """Interpreter, platform and the versions that shape the bytes of the window files."""
     return {
-        "python": platform.python_version(),
         "platform": platform.platform(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pa.__version__,
-        "hybridrisk": own,
+        **package_versions("pyarrow", core=("hybridrisk", "numpy", "pandas")),
     }
 
 
@@ -914,8 +882,8 @@ def run_walk_forward(
     Raises
     ------
     ConfigError
-        Invalid configuration, an unpicklable task, or ``out_dir`` holding another run while
-        ``resume=True``.
+        Invalid configuration, an unpicklable task, ``out_dir`` holding another run while
+        ``resume=True``, or another process writing to ``out_dir``.
     DataValidationError
         Invalid data, or a task output that breaks the contract.
     """
@@ -947,7 +915,7 @@ def run_walk_forward(
     }
     fresh = {
         "format": FORMAT,
-        "data_hash": data_hash(data),
+        "data_hash": frame_sha256(data),
         "config_hash": _sha256(_canonical(config)),
         "config": config,
         "data": {

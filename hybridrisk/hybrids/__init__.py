@@ -1,29 +1,18 @@
 """Hybrids: liquid networks driving the time-varying parameters of classical models.
 
-One module per family; each hybrid nests its classical benchmark (network off = benchmark).
+One module per model on one skeleton (:mod:`hybridrisk.hybrids._skeleton`); each hybrid nests
+its classical benchmark: ``result.benchmark`` is the network-off model, equal to it.
 """
 
-from hybridrisk.forecasts import CurveForecast
-from hybridrisk.hybrids.curve import LNNNSS, LNNNSSResult
-from hybridrisk.hybrids.volatility import (
-    LNNDCC,
-    LNNGARCH,
-    CorrelationForecast,
-    LNNDCCResult,
-    LNNGARCHResult,
-    VolatilityForecast,
-    VolatilitySimulation,
-)
+from hybridrisk.hybrids.dcc import LNNDCC, LNNDCCResult
+from hybridrisk.hybrids.dns import LNNDNS, LNNDNSResult
+from hybridrisk.hybrids.garch import LNNGARCH, LNNGARCHResult
 
 __all__ = [
     "LNNGARCH",
     "LNNGARCHResult",
     "LNNDCC",
     "LNNDCCResult",
-    "LNNNSS",
-    "LNNNSSResult",
-    "CorrelationForecast",
-    "CurveForecast",
-    "VolatilityForecast",
-    "VolatilitySimulation",
+    "LNNDNS",
+    "LNNDNSResult",
 ]

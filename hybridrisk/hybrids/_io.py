@@ -13,7 +13,6 @@ load. Non-finite floats in the JSON are written as ``null`` (strict JSON).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -25,13 +24,12 @@ import torch
 from torch import nn
 
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.provenance import arrays_sha256
 
 __all__ = [
     "save_bundle",
     "load_bundle",
     "load_verified",
-    "package_versions",
-    "data_hash",
     "data_sha256",
     "net_arrays",
     "restore_net",
@@ -87,7 +85,9 @@ def load_bundle(path: str | Path, *, kind: str) -> tuple[dict[str, np.ndarray], 
     Raises
     ------
     DataValidationError
-        Missing files, another kind of model or an unknown format version.
+        Missing files or an unknown format version.
+    ConfigError
+        The directory holds another kind of model.
     """
     from safetensors.numpy import load_file
 
@@ -120,34 +120,10 @@ def load_verified(path: str | Path, *, kind: str
     return tensors, meta
 
 
-def package_versions(*extra: str) -> dict[str, str]:
-    """Versions of the packages a saved model depends on (``extra``: more module names)."""
-    import importlib
-    import platform
-
-    import pandas as pd
-
-    import hybridrisk
-
-    out = {"hybridrisk": hybridrisk.__version__, "torch": torch.__version__,
-           "numpy": np.__version__, "pandas": pd.__version__}
-    for name in extra:
-        out[name] = importlib.import_module(name).__version__
-    out["python"] = platform.python_version()
-    return out
-
-
-def data_hash(*arrays: np.ndarray) -> str:
-    """SHA-256 of the arrays' bytes, in the order given."""
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
 def data_sha256(tensors: Mapping[str, np.ndarray]) -> str:
-    """:func:`data_hash` of the ``data.*`` arrays of a bundle, by sorted name."""
-    return data_hash(*[tensors[k] for k in sorted(tensors) if k.startswith("data.")])
+    """:func:`~hybridrisk.provenance.arrays_sha256` of the ``data.*`` arrays of a bundle, by
+    sorted name."""
+    return arrays_sha256(*[tensors[k] for k in sorted(tensors) if k.startswith("data.")])
 
 
 def net_arrays(net: nn.Module) -> dict[str, np.ndarray]:

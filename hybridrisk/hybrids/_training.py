@@ -24,9 +24,9 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -122,16 +122,20 @@ class TrainConfig:
         return asdict(self)
 
 
-def fit_config(
-    *, epochs: int, lr: float, window: int, burn_in: int, val_fraction: float, patience: int,
-    penalty: float, batch_size: int | None, grad_clip: float | None, progress: bool,
-) -> TrainConfig:
-    """The validated :class:`TrainConfig` of a hybrid's ``fit`` keyword arguments."""
-    return TrainConfig(
-        epochs=int(epochs), lr=float(lr), window=int(window), burn_in=int(burn_in),
-        val_fraction=float(val_fraction), patience=int(patience), penalty=float(penalty),
-        batch_size=batch_size, grad_clip=grad_clip, progress=bool(progress),
-    ).validate()
+def fit_config(defaults: Mapping[str, Any] | None = None, **settings: Any) -> TrainConfig:
+    """The validated :class:`TrainConfig` of a hybrid's ``fit`` keyword settings.
+
+    ``defaults`` are a family's own (e.g. the curve hybrid's shorter windows); ``settings``
+    override them; anything else is :class:`TrainConfig`'s default. An unknown name raises.
+    """
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigError(f"unknown training setting(s) {unknown}; known: {sorted(known)}")
+    kw = {**(defaults or {}), **settings}
+    casts = {"epochs": int, "lr": float, "window": int, "burn_in": int, "val_fraction": float,
+             "patience": int, "penalty": float, "min_delta": float, "progress": bool}
+    return TrainConfig(**{k: casts[k](v) if k in casts else v for k, v in kw.items()}).validate()
 
 
 @dataclass
@@ -501,6 +505,7 @@ CELLS: dict[str, tuple[str, str]] = {
     "cfc": ("hybridrisk.lnn.cfc", "CfC"),
     "ltc": ("hybridrisk.lnn.ltc", "LTC"),
     "ctrnn": ("hybridrisk.lnn.ctrnn", "CTRNN"),
+    "cde": ("hybridrisk.lnn.cde", "NeuralCDE"),
 }
 
 

@@ -1,9 +1,9 @@
 """Standardised innovation distributions of the GARCH family, exactly as ``arch`` writes them.
 
 Log-densities are torch (float64, differentiable in every argument, parameters may vary over
-time); quantiles, expected shortfall and sampling serve forecasts and are evaluated with
-``arch``'s own distribution objects, so the risk numbers use the same parametrisation as the
-benchmark.
+time); quantiles, expected shortfall and sampling (numpy) serve the forecasts of the classical
+models and the hybrids alike, in arch's parametrisation, and are checked against ``arch``'s
+own distribution objects.
 
 =========  ====================  ==================================================
 name       shape parameters      standardised density of ``z = eps / sigma``
@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import stats
+from scipy.special import gammaln
 
 from hybridrisk.errors import ConfigError, ParameterDomainError
 
@@ -42,7 +44,11 @@ __all__ = [
     "arch_distribution",
     "quantile",
     "expected_shortfall",
-    "standardized_sample",
+    "check_dist_params",
+    "skewt_abc",
+    "std_dist_ppf",
+    "std_dist_rvs",
+    "std_dist_tail_mean",
     "tail_risk",
 ]
 
@@ -162,10 +168,11 @@ def arch_distribution(dist: str) -> Any:
     return {"normal": Normal, "t": StudentsT, "skewt": SkewStudent}[dist]()
 
 
-def _arch_params(dist: str, shape: Mapping[str, Any] | None) -> np.ndarray | None:
+def _shape_vector(dist: str, shape: Mapping[str, Any] | None) -> np.ndarray:
+    """Shape parameters by name -> arch's parameter vector (checked against the domain)."""
     names = shape_names(dist)
     if not names:
-        return None
+        return np.empty(0)
     shape = dict(shape or {})
     vals = []
     for n in names:
@@ -179,53 +186,111 @@ def _arch_params(dist: str, shape: Mapping[str, Any] | None) -> np.ndarray | Non
     return np.asarray(vals, dtype=np.float64)
 
 
+# Quantiles, tail means and draws of the unit-variance innovation, with ``dparams`` in arch's
+# order (``[nu]`` or ``[eta, lambda]``): the one implementation that champions and hybrids use.
+
+
+def check_dist_params(dist: str, dparams: np.ndarray) -> None:
+    # dparams[j] may be an array of time-varying values
+    if dist == "t" and not np.all(np.asarray(dparams[0]) > 2.0):
+        raise ParameterDomainError("nu", float(np.min(dparams[0])), "nu > 2")
+    if dist == "skewt":
+        if not np.all(np.asarray(dparams[0]) > 2.0):
+            raise ParameterDomainError("eta", float(np.min(dparams[0])), "eta > 2")
+        if not np.all(np.abs(np.asarray(dparams[1])) < 1.0):
+            raise ParameterDomainError("lambda", float(np.max(np.abs(dparams[1]))),
+                                       "|lambda| < 1")
+
+
+def skewt_abc(eta: float, lam: float) -> tuple[float, float, float]:
+    """Hansen (1994) constants: log c, a, b."""
+    logc = gammaln((eta + 1) / 2) - gammaln(eta / 2) - 0.5 * np.log(np.pi * (eta - 2))
+    a = 4 * lam * np.exp(logc) * (eta - 2) / (eta - 1)
+    b = np.sqrt(1 + 3 * lam**2 - a**2)
+    return float(logc), float(a), float(b)
+
+
+def std_dist_ppf(dist: str, dparams: Any, u: Any) -> np.ndarray:
+    """Quantile function of the standardized (mean 0, variance 1) innovation distribution.
+
+    Parameters
+    ----------
+    dist
+        ``"normal"``, ``"t"`` (parameters ``[nu]``) or ``"skewt"`` (``[eta, lambda]``, Hansen 1994).
+    dparams
+        Distribution parameters (empty for the normal).
+    u
+        Probabilities in (0, 1).
+    """
+    u = np.asarray(u, dtype=float)
+    dp = np.atleast_1d(np.asarray(dparams, dtype=float))
+    check_dist_params(dist, dp)
+    if dist == "normal":
+        return stats.norm.ppf(u)
+    if dist == "t":
+        nu = dp[0]
+        return stats.t.ppf(u, nu) * np.sqrt((nu - 2) / nu)
+    eta, lam = dp
+    _, a, b = skewt_abc(eta, lam)
+    left = u < (1 - lam) / 2
+    # the two halves of Hansen's density are rescaled t densities joined at the mode -a/b
+    tq = np.where(
+        left,
+        stats.t.ppf(np.clip(u / (1 - lam), 0, 1), eta),
+        stats.t.ppf(np.clip(0.5 + (u - (1 - lam) / 2) / (1 + lam), 0, 1), eta),
+    )
+    scale = np.where(left, 1 - lam, 1 + lam)
+    return (tq * scale * np.sqrt(1 - 2 / eta) - a) / b
+
+
+def std_dist_tail_mean(dist: str, dparams: Any, alpha: Any) -> np.ndarray:
+    r"""Lower tail mean :math:`E[z \mid z \le F^{-1}(\alpha)]` of the standardized distribution.
+
+    Closed forms: normal :math:`-\phi(z_\alpha)/\alpha`; standardized t
+    :math:`-s\,\frac{\nu + t_\alpha^2}{\nu - 1} f_\nu(t_\alpha)/\alpha` with
+    :math:`s=\sqrt{(\nu-2)/\nu}`; skew t from arch's closed-form lower partial moment.
+    ``dparams`` entries may be arrays that broadcast against ``alpha`` (normal and t).
+    """
+    alpha = np.atleast_1d(np.asarray(alpha, dtype=float))
+    dp = np.atleast_1d(np.asarray(dparams, dtype=float))
+    check_dist_params(dist, dp)
+    if dist == "normal":
+        return -stats.norm.pdf(stats.norm.ppf(alpha)) / alpha
+    if dist == "t":
+        nu = dp[0]
+        x = stats.t.ppf(alpha, nu)
+        return -np.sqrt((nu - 2) / nu) * (nu + x**2) / (nu - 1) * stats.t.pdf(x, nu) / alpha
+    # skew t: arch's closed-form lower partial moment E[z 1{z <= q}] over the probability
+    d = arch_distribution("skewt")
+    q = d.ppf(alpha.ravel(), dp)
+    pm = [d.partial_moment(1, float(qi), dp) for qi in np.atleast_1d(q)]
+    return (np.asarray(pm) / alpha.ravel()).reshape(alpha.shape)
+
+
+def std_dist_rvs(
+    dist: str, dparams: Any, size: int | tuple[int, ...], rng: np.random.Generator
+) -> np.ndarray:
+    """Draw standardized innovations (mean 0, variance 1) with a NumPy Generator."""
+    dp = np.atleast_1d(np.asarray(dparams, dtype=float))
+    check_dist_params(dist, dp)
+    if dist == "normal":
+        return rng.standard_normal(size)
+    if dist == "t":
+        nu = dp[0]
+        return rng.standard_t(nu, size) * np.sqrt((nu - 2) / nu)
+    return std_dist_ppf("skewt", dp, rng.random(size))
+
+
 def quantile(dist: str, p: float | Sequence[float], shape: Mapping[str, Any] | None = None):
-    """Quantile(s) of the standardised distribution at probabilities ``p`` (arch's ``ppf``)."""
-    d = arch_distribution(dist)
-    return np.asarray(d.ppf(np.atleast_1d(np.asarray(p, dtype=np.float64)),
-                            _arch_params(dist, shape)), dtype=np.float64)
+    """:func:`std_dist_ppf` with the shape parameters given by name (``nu``, ``lambda``)."""
+    return std_dist_ppf(dist, _shape_vector(dist, shape), np.atleast_1d(np.asarray(p, float)))
 
 
 def expected_shortfall(
     dist: str, p: float | Sequence[float], shape: Mapping[str, Any] | None = None
 ) -> np.ndarray:
-    """Lower-tail conditional mean ``E[z | z <= q_p]`` of the standardised distribution.
-
-    Computed as ``partial_moment(1, q_p) / p`` with arch's closed-form lower partial moments,
-    so it is exact for all three distributions (no simulation, no quadrature). The value is
-    negative; a loss-side ES is ``-(mu + sigma * expected_shortfall)``.
-    """
-    d = arch_distribution(dist)
-    params = _arch_params(dist, shape)
-    ps = np.atleast_1d(np.asarray(p, dtype=np.float64))
-    qs = d.ppf(ps, params)
-    pairs = zip(np.atleast_1d(qs), ps, strict=True)
-    return np.asarray([d.partial_moment(1, float(q), params) / pp for q, pp in pairs])
-
-
-def standardized_sample(
-    dist: str,
-    size: tuple[int, ...],
-    shape: Mapping[str, Any] | None,
-    generator: torch.Generator,
-    *,
-    device: str | torch.device = "cpu",
-) -> torch.Tensor:
-    """Draws of the unit-variance innovation ``z`` (float64), from a torch generator.
-
-    Normal draws are ``randn``; t and skew-t draws go through arch's quantile function applied
-    to torch uniforms (inverse-CDF sampling), so one generator drives every distribution and a
-    seed reproduces the draws on CPU bit for bit.
-    """
-    if dist == "normal":
-        return torch.randn(size, generator=generator, dtype=torch.float64, device=generator.device
-                           ).to(device)
-    params = _arch_params(dist, shape)
-    u = torch.rand(size, generator=generator, dtype=torch.float64, device=generator.device)
-    # Keep u strictly inside (0, 1): rand can return exactly 0.
-    u = u.clamp(min=torch.finfo(torch.float64).tiny).cpu().numpy()
-    z = arch_distribution(dist).ppf(u.ravel(), params).reshape(u.shape)
-    return torch.as_tensor(np.asarray(z, dtype=np.float64), device=device)
+    """:func:`std_dist_tail_mean` with the shape parameters given by name (negative values)."""
+    return std_dist_tail_mean(dist, _shape_vector(dist, shape), p)
 
 
 def tail_risk(
@@ -253,12 +318,9 @@ def tail_risk(
 
     Notes
     -----
-    Closed forms for the normal (``-phi(q)/p``) and the unit-variance t (``-(nu + q0^2) /
-    (nu - 1) f_nu(q0) / p`` times ``sqrt((nu - 2)/nu)``, ``q0`` the ordinary t quantile); arch's
-    ``ppf`` and ``partial_moment`` per row for the skew-t.
+    :func:`std_dist_ppf` and :func:`std_dist_tail_mean` row by row: the classical models'
+    VaR and ES come from the same two functions.
     """
-    from scipy import stats
-
     p = 1.0 - np.asarray(levels, dtype=np.float64)
     if np.any((p <= 0) | (p >= 1)):
         raise ConfigError(f"levels must lie in (0, 1), got {levels!r}")
@@ -267,27 +329,17 @@ def tail_risk(
     cols = {k: np.atleast_1d(np.asarray(shape[k], dtype=np.float64)) for k in names}
     rows = max([n] + [v.shape[0] for v in cols.values()])
     cols = {k: np.broadcast_to(v, (rows,)) for k, v in cols.items()}
-    if dist == "normal":
-        q = np.broadcast_to(stats.norm.ppf(p), (rows, p.size)).copy()
-        es = -stats.norm.pdf(q) / p
+    if dist != "skewt":  # closed forms, vectorised over rows
+        dp = [cols[k][:, None] for k in names]
+        q = np.broadcast_to(std_dist_ppf(dist, dp, p[None, :]), (rows, p.size)).copy()
+        es = np.broadcast_to(std_dist_tail_mean(dist, dp, p[None, :]), (rows, p.size)).copy()
         return q, es
-    nu = cols["nu"]
-    if np.any(nu <= 2):
-        raise ParameterDomainError("nu", float(nu.min()), "nu > 2")
-    if dist == "t":
-        nu2 = nu[:, None]
-        q0 = stats.t.ppf(p[None, :], nu2)
-        scale = np.sqrt((nu2 - 2.0) / nu2)
-        es0 = -(nu2 + q0**2) / (nu2 - 1.0) * stats.t.pdf(q0, nu2) / p[None, :]
-        return q0 * scale, es0 * scale
     q = np.empty((rows, p.size))
     es = np.empty((rows, p.size))
     cache: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
     for i in range(rows):
-        key = (float(nu[i]), float(cols["lambda"][i]))
+        key = (float(cols["nu"][i]), float(cols["lambda"][i]))
         if key not in cache:
-            sh = {"nu": key[0], "lambda": key[1]}
-            cache[key] = (quantile(dist, p, sh),
-                          expected_shortfall(dist, p, sh))
+            cache[key] = (std_dist_ppf(dist, key, p), std_dist_tail_mean(dist, key, p))
         q[i], es[i] = cache[key]
     return q, es

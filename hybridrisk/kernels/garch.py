@@ -37,15 +37,25 @@ scan: ``32 + T/32`` sequential steps, each vectorised over the batch and over th
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.errors import ConfigError, DataValidationError, ParameterDomainError
 
 __all__ = [
+    "ARCH_NAMES",
+    "GARCHSpec",
+    "arch_names",
+    "backcast_value",
+    "ols_resid",
+    "resolve_backcast",
+    "VarianceUpdater",
+    "expected_variance",
+    "simulate_paths",
     "SQRT2_OV_PI",
     "BACKCAST_DECAY",
     "BACKCAST_TAU",
@@ -457,3 +467,257 @@ def garch_loglik(
         shape[n] = _param(params, n, "eta") if n == "nu" else _param(params, n)
     ll = log_density(dist, eps, sigma2, shape)
     return ll, sigma2, eps
+
+# ---------------------------------------------------------------- specification and names
+
+MeanKind = Literal["constant", "zero"]
+VolKind = Literal["garch", "egarch"]
+DistKind = Literal["normal", "t", "skewt"]
+_ARCH_MEAN = {"constant": "Constant", "zero": "Zero"}
+_ARCH_VOL = {"garch": "GARCH", "egarch": "EGARCH"}
+_DIST_TITLE = {"normal": "Normal", "t": "Standardized Student's t",
+               "skewt": "Standardized Skew Student's t"}
+#: A hybrid's plain parameter names (its head's) -> arch's names of the (1,1,1) model.
+ARCH_NAMES = {"mu": "mu", "omega": "omega", "alpha": "alpha[1]", "gamma": "gamma[1]",
+              "beta": "beta[1]", "nu": "nu", "lambda": "lambda"}
+
+
+@dataclass(frozen=True)
+class GARCHSpec:
+    """A univariate GARCH specification: mean, volatility process, orders and distribution."""
+
+    mean: MeanKind = "constant"
+    vol: VolKind = "garch"
+    p: int = 1
+    o: int = 0
+    q: int = 1
+    dist: DistKind = "normal"
+
+    def __post_init__(self) -> None:
+        if self.mean not in _ARCH_MEAN:
+            raise ConfigError(f"mean must be one of {sorted(_ARCH_MEAN)}, got {self.mean!r}")
+        if self.vol not in _ARCH_VOL:
+            raise ConfigError(f"vol must be one of {sorted(_ARCH_VOL)}, got {self.vol!r}")
+        if self.dist not in _DIST_TITLE:
+            raise ConfigError(f"dist must be one of {sorted(_DIST_TITLE)}, got {self.dist!r}")
+        for k in ("p", "o", "q"):
+            v = getattr(self, k)
+            if not isinstance(v, int | np.integer) or isinstance(v, bool) or v < 0:
+                raise ConfigError(f"{k} must be a non-negative integer, got {v!r}")
+        if self.p == 0 and self.o == 0:
+            raise ConfigError("one of p or o must be positive")
+
+    @property
+    def n_mean(self) -> int:
+        return 1 if self.mean == "constant" else 0
+
+    @property
+    def n_vol(self) -> int:
+        return 1 + self.p + self.o + self.q
+
+    @property
+    def n_dist(self) -> int:
+        return {"normal": 0, "t": 1, "skewt": 2}[self.dist]
+
+    @property
+    def n_params(self) -> int:
+        return self.n_mean + self.n_vol + self.n_dist
+
+    def param_names(self) -> list[str]:
+        """Parameter names in arch's order and spelling."""
+        names = ["mu"] if self.mean == "constant" else []
+        names.append("omega")
+        names += [f"alpha[{i + 1}]" for i in range(self.p)]
+        names += [f"gamma[{i + 1}]" for i in range(self.o)]
+        names += [f"beta[{i + 1}]" for i in range(self.q)]
+        names += {"normal": [], "t": ["nu"], "skewt": ["eta", "lambda"]}[self.dist]
+        return names
+
+    def split(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Split a parameter vector into its mean, volatility and distribution parts."""
+        a, b = self.n_mean, self.n_mean + self.n_vol
+        return params[:a], params[a:b], params[b:]
+
+    @property
+    def vol_name(self) -> str:
+        if self.vol == "egarch":
+            return "EGARCH"
+        if self.q == 0:
+            return "ARCH" if self.o == 0 else "GJR-ARCH"
+        return "GARCH" if self.o == 0 else "GJR-GARCH"
+
+    def describe(self) -> str:
+        """Short label such as ``GJR-GARCH(1,1,1)-t``."""
+        return f"{self.vol_name}({self.p},{self.o},{self.q})-{self.dist}"
+
+    def arch_model(self, y: Any) -> Any:
+        """The matching (unfitted) :func:`arch.arch_model`."""
+        from arch import arch_model
+
+        return arch_model(
+            y, mean=_ARCH_MEAN[self.mean], vol=_ARCH_VOL[self.vol], p=self.p, o=self.o,
+            q=self.q, dist=self.dist,
+        )
+
+
+def arch_names(vol: str, dist: str, mean: str = "constant") -> dict[str, str]:
+    """Plain names of a (GJR-)GARCH(1,1) model's parameters -> arch's names, in arch's order.
+
+    The shape parameter ``nu`` is arch's ``nu`` for the t and ``eta`` for the skew t.
+    """
+    names = ["mu"] if mean == "constant" else []
+    names += ["omega", "alpha"] + (["gamma"] if vol == "gjr" else []) + ["beta"]
+    names += {"normal": [], "t": ["nu"], "skewt": ["nu", "lambda"]}[dist]
+    out = {n: ARCH_NAMES[n] for n in names}
+    if dist == "skewt":
+        out["nu"] = "eta"
+    return out
+
+
+# ---------------------------------------------------------------- backcast rules
+
+
+def ols_resid(mean: str, y: np.ndarray) -> np.ndarray:
+    """Residuals at arch's starting values: demeaned for a constant mean, raw for zero mean."""
+    return y - y.mean() if mean == "constant" else y.copy()
+
+
+def resolve_backcast(mean: str, y: np.ndarray, backcast: Any) -> tuple[str, float | None]:
+    """A user's ``backcast`` -> ``(mode, value)``.
+
+    ``None`` or ``"arch"``: arch's rule (:func:`arch_backcast` of :func:`ols_resid`);
+    ``"sample-variance"``: the mean squared residual at the current ``mu`` (value ``None``:
+    it moves with ``mu``; the FCP/TSP benchmark convention); a positive float: that value.
+    """
+    if backcast is None or (isinstance(backcast, str) and backcast == "arch"):
+        return "arch", arch_backcast(ols_resid(mean, y))
+    if isinstance(backcast, str):
+        if backcast != "sample-variance":
+            raise ConfigError(
+                f"backcast must be None, 'arch', 'sample-variance' or a positive float, got "
+                f"{backcast!r}")
+        return "sample-variance", None
+    v = float(backcast)
+    if not (math.isfinite(v) and v > 0):
+        raise ParameterDomainError("backcast", backcast, "0 < backcast < inf")
+    return "fixed", v
+
+
+def backcast_value(mean: str, y: np.ndarray, backcast: Any, mu: float = 0.0) -> float:
+    """The pre-sample variance under a backcast rule at mean ``mu`` (see
+    :func:`resolve_backcast`)."""
+    mode, value = resolve_backcast(mean, y, backcast)
+    if mode == "sample-variance":
+        return float(np.mean((y - (mu if mean == "constant" else 0.0)) ** 2))
+    return float(value)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- forecasts and simulation
+
+#: arch's EGARCH overflow guard on the log variance.
+LNSIGMA_MAX = float(np.log(np.finfo(np.double).max) - 0.1)
+
+
+class VarianceUpdater:
+    """Steps the variance recursion forward for many paths at once.
+
+    Parameters
+    ----------
+    spec, params
+        The model and its parameters.
+    e_hist, h_hist
+        In-sample residuals and variances; their last values are the starting state.
+    n_paths
+        Number of paths stepped in parallel.
+    """
+
+    def __init__(
+        self, spec: GARCHSpec, params: np.ndarray, e_hist: np.ndarray, h_hist: np.ndarray,
+        n_paths: int,
+    ) -> None:
+        self.spec = spec
+        _, self.vp, _ = spec.split(np.asarray(params, dtype=float))
+        self.m = max(spec.p, spec.o, 1)
+        self.q = spec.q
+        e_last = np.asarray(e_hist[-self.m:], dtype=float)
+        h_last = np.asarray(h_hist[-max(self.q, self.m):], dtype=float)
+        if spec.vol == "egarch":
+            z = e_last / np.sqrt(h_hist[-self.m:])
+            self.lag_e = np.tile(z, (n_paths, 1))  # standardized residuals
+            self.lag_h = np.tile(np.log(h_last[-self.q:]) if self.q else np.empty(0),
+                                 (n_paths, 1))
+        else:
+            self.lag_e = np.tile(e_last, (n_paths, 1))
+            self.lag_h = np.tile(h_last[-self.q:] if self.q else np.empty(0), (n_paths, 1))
+
+    def next_variance(self) -> np.ndarray:
+        """Conditional variance of the next step, one value per path."""
+        spec, vp, p, o, q = self.spec, self.vp, self.spec.p, self.spec.o, self.q
+        le, lh = self.lag_e, self.lag_h
+        s = np.full(le.shape[0], vp[0])
+        if spec.vol == "egarch":
+            for i in range(p):
+                s = s + vp[1 + i] * (np.abs(le[:, -1 - i]) - SQRT2_OV_PI)
+            for j in range(o):
+                s = s + vp[1 + p + j] * le[:, -1 - j]
+            for k in range(q):
+                s = s + vp[1 + p + o + k] * lh[:, -1 - k]
+            return np.exp(np.minimum(s, LNSIGMA_MAX))
+        for i in range(p):
+            s = s + vp[1 + i] * le[:, -1 - i] ** 2
+        for j in range(o):
+            s = s + vp[1 + p + j] * le[:, -1 - j] ** 2 * (le[:, -1 - j] < 0)
+        for k in range(q):
+            s = s + vp[1 + p + o + k] * lh[:, -1 - k]
+        return s
+
+    def push(self, e: np.ndarray, h: np.ndarray) -> None:
+        """Record the residuals ``e`` realised with variances ``h``."""
+        if self.spec.vol == "egarch":
+            new_e, new_h = e / np.sqrt(h), np.log(h)
+        else:
+            new_e, new_h = e, h
+        self.lag_e = np.column_stack([self.lag_e[:, 1:], new_e])
+        if self.q:
+            self.lag_h = np.column_stack([self.lag_h[:, 1:], new_h])
+
+
+def expected_variance(params: dict[str, float], first: float, horizon: int) -> np.ndarray:
+    """GARCH/GJR variance forecasts ``1..horizon`` in expectation from the one-step ``first``.
+
+    ``sigma2_{h+1} = omega + (alpha + gamma/2 + beta) sigma2_h`` (arch's analytic forecast,
+    ``E[eps^2 1[eps<0]] = sigma2 / 2``); ``params`` by plain name (``gamma`` optional).
+    """
+    persist = params["alpha"] + params["beta"] + 0.5 * params.get("gamma", 0.0)
+    out = np.empty(int(horizon))
+    out[0] = first
+    for h in range(1, int(horizon)):
+        out[h] = params["omega"] + persist * out[h - 1]
+    return out
+
+
+def simulate_paths(
+    spec: GARCHSpec, params: np.ndarray, e_hist: np.ndarray, h_hist: np.ndarray,
+    n_paths: int, horizon: int, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return and variance paths (n_paths, horizon) continuing a filtered sample.
+
+    Innovations are drawn with :func:`~hybridrisk.kernels.distributions.std_dist_rvs` from
+    ``rng``; the first step's variance is the one-step forecast from the last residual and
+    variance of ``e_hist``/``h_hist``.
+    """
+    from hybridrisk.kernels.distributions import std_dist_rvs
+
+    mp, _, dp = spec.split(np.asarray(params, dtype=float))
+    mu = float(mp[0]) if spec.n_mean else 0.0
+    upd = VarianceUpdater(spec, params, e_hist, h_hist, n_paths)
+    z = std_dist_rvs(spec.dist, dp, (n_paths, horizon), rng)
+    rets = np.empty((n_paths, horizon))
+    var = np.empty((n_paths, horizon))
+    for k in range(horizon):
+        hk = upd.next_variance()
+        ek = np.sqrt(hk) * z[:, k]
+        upd.push(ek, hk)
+        var[:, k] = hk
+        rets[:, k] = mu + ek
+    return rets, var

@@ -16,7 +16,9 @@ The ``pure`` mode is the closed-form solution of the liquid ODE with one head ``
     pure:             h_t = A - A * exp(-dt (|w_tau| + |f|)) * f
 
 Initialisation is that of ``ncps``: Xavier-uniform weights (each head separately), PyTorch's
-default biases, ``w_tau = 0`` and ``A = 1``.
+default biases, and in pure mode ``w_tau`` and ``A`` drawn Xavier-uniform as (1, hidden)
+matrices, as ncps does for every 2-d parameter (a ``w_tau`` of exactly 0 would never train:
+the gradient of ``|w_tau|`` is 0 there).
 
 Two implementations of the same equations are offered. ``"fused"`` (the default) computes the
 input half of the first layer for the whole sequence in one matrix product, keeps the four heads in
@@ -462,9 +464,9 @@ class CfC(Encoder):
         self.head.reset_parameters()
         for block in self.head.weight.split(self.hidden_size, dim=0):
             nn.init.xavier_uniform_(block)
-        if self.mode == "pure":
-            self.w_tau.zero_()
-            self.A.fill_(1.0)
+        if self.mode == "pure":  # ncps draws these too: they are 2-d there, (1, hidden)
+            nn.init.xavier_uniform_(self.w_tau.view(1, -1))
+            nn.init.xavier_uniform_(self.A.view(1, -1))
 
     def extra_repr(self) -> str:
         return (

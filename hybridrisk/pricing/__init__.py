@@ -1,5 +1,20 @@
-"""QuantLib reference pricers and the vectorised torch pricers checked against them."""
+"""QuantLib reference pricers and the vectorised torch pricers checked against them.
 
+Curves: NSS curves as QuantLib term structures (:mod:`~hybridrisk.pricing.quantlib_curves`)
+and the EUR curves of 2016-02-29 bootstrapped from the bundled quotes
+(:mod:`~hybridrisk.pricing.eur_curves`). Instruments: bonds and swaps
+(:mod:`~hybridrisk.pricing.torch_pricer` against :mod:`~hybridrisk.pricing.instruments`),
+European options and swaptions (:mod:`~hybridrisk.pricing.options` against
+:mod:`~hybridrisk.pricing.quantlib_options`), greeks by autograd.
+"""
+
+from hybridrisk.pricing.eur_curves import (
+    CURVE_DATE,
+    EurCurves,
+    bootstrap_eur_curves,
+    curve_nodes,
+    evaluation_date,
+)
 from hybridrisk.pricing.instruments import (
     CashflowTable,
     cashflow_table,
@@ -7,20 +22,53 @@ from hybridrisk.pricing.instruments import (
     price_with_quantlib,
     vanilla_swap,
 )
+from hybridrisk.pricing.options import (
+    TorchSwaptions,
+    bachelier,
+    black76,
+    black_scholes,
+    option_greeks,
+    swaption,
+)
 from hybridrisk.pricing.quantlib_curves import as_ql_date, nss_term_structure
+from hybridrisk.pricing.quantlib_options import (
+    SwaptionLegs,
+    quantlib_bachelier,
+    quantlib_black76,
+    quantlib_black_scholes,
+    quantlib_swaptions,
+    swaption_legs,
+)
 from hybridrisk.pricing.quantlib_risk import quantlib_dv01, quantlib_key_rate_durations
 from hybridrisk.pricing.torch_pricer import TorchPricer, tent_weights
 
 __all__ = [
+    "CURVE_DATE",
     "CashflowTable",
+    "EurCurves",
+    "SwaptionLegs",
     "TorchPricer",
+    "TorchSwaptions",
     "as_ql_date",
+    "bachelier",
+    "black76",
+    "black_scholes",
+    "bootstrap_eur_curves",
     "cashflow_table",
+    "curve_nodes",
+    "evaluation_date",
     "fixed_rate_bond",
     "nss_term_structure",
+    "option_greeks",
     "price_with_quantlib",
+    "quantlib_bachelier",
+    "quantlib_black76",
+    "quantlib_black_scholes",
     "quantlib_dv01",
     "quantlib_key_rate_durations",
+    "quantlib_swaptions",
+    "swaption",
+    "swaption_legs",
     "tent_weights",
     "vanilla_swap",
 ]

@@ -1,4 +1,4 @@
-"""The curve family: random walk and Diebold-Li champions against the LNN-NSS challenger.
+"""The curve family: random walk and Diebold-Li champions against the LNN-DNS challenger.
 
 Every model produces, for each out-of-sample day ``t`` and from data up to the previous
 observation ``t-1`` only (the *origin*), forecasts of the whole curve at every horizon ``h`` of
@@ -17,20 +17,24 @@ squared error in bp^2 pooled across tenors (the daily mean over the day's common
 each horizon, for every challenger against every champion and for each Diebold-Li model against
 the random walk; per-tenor tests are in a second table.
 
-Roles follow the model names: a name starting with ``LNN`` is a challenger, a name starting
-with ``RW`` or containing ``random`` is the random walk, every other name is a Diebold-Li
-champion.
+Roles follow the model kinds, never the names: each task class names its kind
+(``random-walk``, ``diebold-li``, ``lnn-dns``), :meth:`CurveFamily.tasks` records the kind of
+every model it builds (:meth:`CurveFamily.register` does it for tasks built elsewhere), and the
+kinds in :attr:`CurveFamily.challenger_kinds` are challengers, the others champions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.kernels.dns import FACTORS, HORIZONS
+from hybridrisk.kernels.nss import maturities_from_columns
 from validation.families.base import Family, FamilyScores, check_row
 from validation.walkforward import Window, split_window
 
@@ -38,7 +42,7 @@ __all__ = [
     "CurveFamily",
     "RandomWalkTask",
     "DieboldLiTask",
-    "LNNNSSTask",
+    "LNNDNSTask",
     "HORIZONS",
     "GSW_COLUMNS",
     "GSW_START",
@@ -46,8 +50,6 @@ __all__ = [
     "curve_errors",
 ]
 
-#: Forecast horizons in trading days (``baselines.curve_dynamics.HORIZONS``).
-HORIZONS: dict[str, int] = {"1d": 1, "1w": 5, "1m": 21, "3m": 63, "1y": 252}
 #: GSW maturities used (years 1, 2, 3, 5, 7, 10, 20, 30) ...
 GSW_COLUMNS = ["SVENY01", "SVENY02", "SVENY03", "SVENY05", "SVENY07", "SVENY10", "SVENY20",
                "SVENY30"]
@@ -57,13 +59,6 @@ GSW_START = "1985-11-25"
 #: months start in 2001, 2018 and 2022 and are left out; 20y and 30y have multi-year gaps,
 #: which the models handle without filling).
 UST_COLUMNS = ["3 Mo", "6 Mo", "1 Yr", "2 Yr", "3 Yr", "5 Yr", "7 Yr", "10 Yr", "20 Yr", "30 Yr"]
-_FACTORS = ("level", "slope", "curvature")
-
-
-def _maturities(columns: list[str]) -> np.ndarray:
-    from hybridrisk.hybrids.curve import maturities_from_columns
-
-    return maturities_from_columns(columns)
 
 
 def _columns(frame: pd.DataFrame, cols: list[str]) -> dict[str, np.ndarray]:
@@ -87,6 +82,8 @@ class RandomWalkTask:
     be imputation.
     """
 
+    kind: ClassVar[str] = "random-walk"
+
     def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
         _, block, pos = _origins(data, window)
         y = data.to_numpy(dtype=np.float64)[pos]
@@ -100,46 +97,41 @@ class DieboldLiTask:
     """Diebold-Li (``baselines.fit_diebold_li``) fitted on the training span, parameters fixed
     through the block; factors of each origin by least squares on its published tenors."""
 
+    kind: ClassVar[str] = "diebold-li"
     dynamics: str = "var"
 
     def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        from baselines.curve_dynamics import diebold_li_factors, fit_diebold_li, ns_loadings
+        from baselines.dns import diebold_li_factors, fit_diebold_li, ns_loadings
+        from hybridrisk.kernels.dns import iterate_forecast, long_run_mean
 
         train, block, pos = _origins(data, window)
         cols = list(data.columns)
-        m = _maturities(cols)
+        m = maturities_from_columns(cols)
         res = fit_diebold_li(train, m, dynamics=self.dynamics)
-        origins = data.iloc[pos]
-        fac, _ = diebold_li_factors(origins, m, tau=res.tau)
-        state = fac.to_numpy()
-        load = ns_loadings(m, res.tau)
-        a, phi = res.intercept, res.transition
-        means: dict[str, np.ndarray] = {}
-        want = {h: lab for lab, h in HORIZONS.items()}
-        for step in range(1, max(HORIZONS.values()) + 1):  # Diebold-Li's iterated forecast
-            state = a + state @ phi.T
-            if step in want:
-                means[want[step]] = state @ load.T
-        out = _columns(means, cols)
-        mu = np.linalg.solve(np.eye(3) - phi, a)
+        fac, _ = diebold_li_factors(data.iloc[pos], m, tau=res.tau)
         f0 = fac.to_numpy()
-        for i, f in enumerate(_FACTORS):
+        load = ns_loadings(m, res.tau)
+        means, _ = iterate_forecast(res.intercept, res.transition, f0, HORIZONS.values())
+        out = _columns({lab: means[h] @ load.T for lab, h in HORIZONS.items()}, cols)
+        mu = long_run_mean(res.intercept, res.transition)
+        for i, f in enumerate(FACTORS):
             out[f"factor_{f}"] = f0[:, i]
-        for i, f in enumerate(_FACTORS):
+        for i, f in enumerate(FACTORS):
             out[f"theta_mu_{f}"] = np.full(len(block), mu[i])
         return pd.DataFrame(out, index=block.index)
 
 
 @dataclass(frozen=True)
-class LNNNSSTask:
-    """LNN-NSS warm-started at the Diebold-Li fit of the whole training span.
+class LNNDNSTask:
+    """LNN-DNS warm-started at the Diebold-Li fit of the whole training span.
 
     The network is trained on the last ``max_train`` observations of the training span (its
     benchmark is estimated on all of it), then filters the block with its weights fixed.
     """
 
+    kind: ClassVar[str] = "lnn-dns"
     dynamics: str = "var"
-    encoder: str = "cfc"
+    cell: str = "cfc"
     hidden_size: int = 8
     epochs: int = 40
     lr: float = 2e-2
@@ -152,15 +144,14 @@ class LNNNSSTask:
     horizons: tuple[int, ...] = (1, 5, 21, 63)
 
     def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        from baselines.curve_dynamics import fit_diebold_li
-        from hybridrisk.hybrids.curve import LNNNSS
+        from baselines.dns import fit_diebold_li
+        from hybridrisk.hybrids.dns import LNNDNS
 
         train, block, _ = _origins(data, window)
-        cols = list(data.columns)
-        m = _maturities(cols)
+        m = maturities_from_columns(list(data.columns))
         dl = fit_diebold_li(train, m, dynamics=self.dynamics)
         recent = train.iloc[-self.max_train:]
-        model = LNNNSS(self.encoder, self.hidden_size, dynamics=self.dynamics,
+        model = LNNDNS(self.cell, self.hidden_size, dynamics=self.dynamics,
                        horizons=self.horizons)
         res = model.fit(recent, m, init=dl, seed=seed, epochs=self.epochs, lr=self.lr,
                         batch_size=self.batch_size, window=self.window, burn_in=self.burn_in,
@@ -235,18 +226,17 @@ def _dm(loss_a: np.ndarray, loss_b: np.ndarray, h: int) -> tuple[float, float, f
     return two.statistic, two.pvalue, one.pvalue
 
 
-def _kind_of(name: str) -> str:
-    up = name.upper()
-    if up.startswith("LNN"):
-        return "challenger"
-    if up.startswith("RW") or "RANDOM" in up:
-        return "random-walk"
-    return "diebold-li"
+#: Task class of each model kind a config may name.
+_TASKS: dict[str, type] = {t.kind: t for t in (RandomWalkTask, DieboldLiTask, LNNDNSTask)}
 
 
 @dataclass
 class CurveFamily(Family):
-    """Random walk and Diebold-Li (AR, VAR) champions against LNN-NSS."""
+    """Random walk and Diebold-Li (AR, VAR) champions against LNN-DNS.
+
+    ``model_kinds`` maps each model name to its kind; :meth:`tasks` and :meth:`register` fill
+    it, and :meth:`roles` reads it (the default models' kinds are known without it).
+    """
 
     name: str = "curve"
     datasets: dict[str, str] = field(
@@ -257,7 +247,9 @@ class CurveFamily(Family):
                        "1990-2024, treated as yields directly",
         }
     )
-    kinds: tuple[str, ...] = ("random-walk", "diebold-li", "lnn-nss")
+    kinds: tuple[str, ...] = tuple(_TASKS)
+    challenger_kinds: tuple[str, ...] = ("lnn-dns",)
+    model_kinds: dict[str, str] = field(default_factory=dict)
 
     def load(self, dataset: str) -> pd.DataFrame:
         from hybridrisk import datasets
@@ -272,14 +264,14 @@ class CurveFamily(Family):
         return y.loc[~y.isna().all(axis=1)].copy()
 
     def default_models(self, *, quick: bool) -> dict[str, dict[str, Any]]:
-        lnn: dict[str, Any] = {"kind": "lnn-nss", "dynamics": "var"}
+        lnn: dict[str, Any] = {"kind": "lnn-dns", "dynamics": "var"}
         if quick:
             lnn.update(epochs=2, max_train=400, hidden_size=4, batch_size=16)
         return {
             "RW": {"kind": "random-walk"},
             "DL-AR": {"kind": "diebold-li", "dynamics": "ar"},
             "DL-VAR": {"kind": "diebold-li", "dynamics": "var"},
-            "LNN-NSS": lnn,
+            "LNN-DNS": lnn,
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
@@ -288,22 +280,35 @@ class CurveFamily(Family):
         for name, opts in models.items():
             opts = dict(opts)
             kind = opts.pop("kind", None)
+            if kind not in _TASKS:
+                raise ConfigError(f"model {name!r}: unknown kind {kind!r}; known: {self.kinds}")
             try:
-                if kind == "random-walk":
-                    out[name] = RandomWalkTask(**opts)
-                elif kind == "diebold-li":
-                    out[name] = DieboldLiTask(**opts)
-                elif kind == "lnn-nss":
-                    out[name] = LNNNSSTask(**opts)
-                else:
-                    raise ConfigError(f"model {name!r}: unknown kind {kind!r}; known: "
-                                      f"{self.kinds}")
+                out[name] = _TASKS[kind](**opts)
             except TypeError as exc:
                 raise ConfigError(f"model {name!r}: {exc}") from exc
+        self.register(out)
         return out
 
+    def register(self, tasks: Mapping[str, Any]) -> None:
+        """Record the kind of each named task (its ``kind`` attribute) for :meth:`roles`."""
+        for name, task in tasks.items():
+            kind = getattr(task, "kind", None)
+            if kind not in _TASKS:
+                raise ConfigError(f"model {name!r}: its task names no curve kind ({kind!r}); "
+                                  f"known: {self.kinds}")
+            self.model_kinds[name] = kind
+
+    def kind_of(self, name: str) -> str:
+        """The kind of a model: registered, else that of the default model of that name."""
+        kinds = {n: o["kind"] for n, o in self.default_models(quick=False).items()}
+        kinds.update(self.model_kinds)
+        if name not in kinds:
+            raise ConfigError(f"model {name!r} has no known kind: build it with "
+                              "CurveFamily.tasks or pass its task to CurveFamily.register")
+        return kinds[name]
+
     def roles(self, names: list[str]) -> tuple[list[str], list[str]]:
-        challengers = [n for n in names if _kind_of(n) == "challenger"]
+        challengers = [n for n in names if self.kind_of(n) in self.challenger_kinds]
         return [n for n in names if n not in challengers], challengers
 
     # ----------------------------------------------------------------- scoring
@@ -314,8 +319,8 @@ class CurveFamily(Family):
         errors, mask, index = curve_errors(forecasts, data)
         cols = list(data.columns)
         champions, challengers = self.roles(names)
-        rws = [n for n in champions if _kind_of(n) == "random-walk"]
-        dls = [n for n in champions if _kind_of(n) == "diebold-li"]
+        rws = [n for n in champions if self.kind_of(n) == "random-walk"]
+        dls = [n for n in champions if self.kind_of(n) == "diebold-li"]
 
         rows = []
         for n in names:
@@ -414,7 +419,7 @@ class CurveFamily(Family):
                 lambda n=n: fg.heatmap(tabs[n], f"{n}: RMSE (bp)", fmt=".1f",
                                        cbar_label="bp"))
         for c in challengers:
-            theta = [f"theta_mu_{f}" for f in _FACTORS if f"theta_mu_{f}" in forecasts[c]]
+            theta = [f"theta_mu_{f}" for f in FACTORS if f"theta_mu_{f}" in forecasts[c]]
             ref = next((d for d in dls if "theta_mu_level" in forecasts[d]), None)
             if theta:
                 consts = ({t[6:]: float(forecasts[ref][t].iloc[-1]) for t in theta}
@@ -424,7 +429,7 @@ class CurveFamily(Family):
                                        fg.parameter_paths(
                                            forecasts[c][theta].rename(columns=lambda s: s[6:]),
                                            consts, constant_label=str(ref)))
-            fac = [f"factor_{f}" for f in _FACTORS if f"factor_{f}" in forecasts[c]]
+            fac = [f"factor_{f}" for f in FACTORS if f"factor_{f}" in forecasts[c]]
             if fac:
                 out[f"Observed Nelson-Siegel factors at the origins ({c})"] = (
                     lambda c=c, fac=fac: fg.parameter_paths(
@@ -438,7 +443,7 @@ class CurveFamily(Family):
         if len(ok):
             k = int(ok[-1])
             real = y[pos[k] - 1 + h]
-            m = _maturities(cols)
+            m = maturities_from_columns(cols)
             curves = {f"realised {data.index[pos[k] - 1 + h]:%Y-%m-%d}": real,
                       f"origin {data.index[pos[k] - 1]:%Y-%m-%d}": y[pos[k] - 1]}
             for n, f in forecasts.items():
@@ -453,11 +458,12 @@ class CurveFamily(Family):
         import warnings
 
         import scipy.linalg as sla
+        import statsmodels
         from statsmodels.tsa.api import VAR
 
-        from baselines.curve_dynamics import diebold_li_factors, fit_diebold_li, ns_loadings
+        from baselines.dns import diebold_li_factors, fit_diebold_li, ns_loadings
         from hybridrisk import datasets
-        from hybridrisk.hybrids.curve import LNNNSS
+        from hybridrisk.hybrids.dns import LNNDNS
 
         rows = []
         try:
@@ -469,7 +475,7 @@ class CurveFamily(Family):
                      "value": float(ok), "reference value": 1.0, "tolerance": 0.0,
                      "passed": ok})
         cols = list(data.columns)
-        m = _maturities(cols)
+        m = maturities_from_columns(cols)
         sample = data.iloc[-(750 if quick else 2500):]
 
         # 1. factors against an independent least-squares solve (QR, another LAPACK driver)
@@ -493,7 +499,8 @@ class CurveFamily(Family):
         fc = dl.forecast(HORIZONS)
         ref = np.stack([load @ path[h - 1] for h in HORIZONS.values()])
         rows.append(check_row("Diebold-Li VAR forecast vs statsmodels VARResults.forecast "
-                              "(max abs diff, percent)", "statsmodels 0.14 VAR",
+                              "(max abs diff, percent)",
+                              f"statsmodels {statsmodels.__version__} VAR",
                               float(np.abs(fc.mean.to_numpy() - ref).max()), 0.0, 1e-10))
 
         # 3. the OU generator: a real matrix logarithm whose exponential is the transition
@@ -512,23 +519,23 @@ class CurveFamily(Family):
                      "reference": "OU existence", "value": float(np.abs(eig).max()),
                      "reference value": 1.0, "tolerance": 0.0, "passed": inside})
 
-        # 4. nesting: LNN-NSS with the network off reproduces fit_diebold_li's forecasts
+        # 4. nesting: LNN-DNS with the network off reproduces fit_diebold_li's forecasts
         for dyn in ("var", "ar"):
             dld = dl if dyn == "var" else fit_diebold_li(sample, m, dynamics="ar")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                res = LNNNSS("cfc", 4, dynamics=dyn).fit(sample, m, init=dld, epochs=0,
+                res = LNNDNS("cfc", 4, dynamics=dyn).fit(sample, m, init=dld, epochs=0,
                                                          progress=False)
-            ours = res.forecast(HORIZONS, nested=True)
+            ours = res.benchmark.forecast(HORIZONS)
             theirs = dld.forecast(HORIZONS)
             d_mean = float(np.abs(ours.mean.to_numpy() - theirs.mean.to_numpy()).max())
             d_cov = max(float(np.abs(ours.cov[k] - theirs.cov[k]).max()) for k in HORIZONS)
-            rows.append(check_row(f"LNN-NSS-{dyn.upper()} network off vs Diebold-Li "
+            rows.append(check_row(f"LNN-DNS-{dyn.upper()} network off vs Diebold-Li "
                                   f"{dyn.upper()} forecast means, 1d..1y (max abs diff, percent)",
-                                  "baselines.fit_diebold_li(...).forecast", d_mean, 0.0, 1e-10))
-            rows.append(check_row(f"LNN-NSS-{dyn.upper()} network off vs Diebold-Li "
+                                  "baselines.fit_diebold_li(...).forecast", d_mean, 0.0, 1e-12))
+            rows.append(check_row(f"LNN-DNS-{dyn.upper()} network off vs Diebold-Li "
                                   f"{dyn.upper()} forecast covariances (max abs diff)",
-                                  "baselines.fit_diebold_li(...).forecast", d_cov, 0.0, 1e-10))
+                                  "baselines.fit_diebold_li(...).forecast", d_cov, 0.0, 1e-12))
 
         # 5. a bond priced off the last fitted curve: QuantLib vs the torch pricer
         rows.append(self._bond_check(dl))
@@ -573,7 +580,7 @@ class CurveFamily(Family):
                 "one year (1d, 1w, 1m, 3m, 1y), for curve scenario generation, ALM and "
                 "interest-rate risk. Champions: the random walk and Diebold-Li's dynamic "
                 "Nelson-Siegel model with AR(1) or VAR(1) factor dynamics. Challenger: "
-                "LNN-NSS, Diebold-Li written as a continuous-time Ornstein-Uhlenbeck process "
+                "LNN-DNS, Diebold-Li written as a continuous-time Ornstein-Uhlenbeck process "
                 "whose endpoint, speeds and residual carry are modulated by a liquid neural "
                 "network from information up to the forecast origin; with the network off it "
                 "is Diebold-Li exactly. Par yields (ust_par) are modelled as yields directly: "

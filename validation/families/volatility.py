@@ -10,6 +10,8 @@ proxy).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.results import LEVELS, es_column, var_column
 from validation.backtests import (
     acerbi_szekely,
     basel_traffic_light,
@@ -31,8 +34,9 @@ from validation.walkforward import Window, split_window
 
 __all__ = ["VolatilityFamily", "GARCHTask", "LNNGARCHTask", "LEVELS", "CRISES"]
 
-#: VaR/ES confidence levels forecast and backtested.
-LEVELS = (0.95, 0.975, 0.99)
+#: Model kinds that are challengers (hybrids); every other kind is a champion.
+CHALLENGER_KINDS = ("lnn-garch",)
+
 
 #: Crisis sub-periods scored separately when they fall inside the out-of-sample span.
 CRISES = {
@@ -63,7 +67,9 @@ _THETA = {
 
 
 def _var_es_columns(mean: np.ndarray, var: np.ndarray, dist: str, dparams: np.ndarray) -> dict:
-    from baselines.garch import std_dist_ppf, std_dist_tail_mean
+    """VaR/ES columns of a constant-parameter model, from the same quantile and tail-mean
+    functions the hybrid uses."""
+    from hybridrisk.kernels.distributions import std_dist_ppf, std_dist_tail_mean
 
     out: dict[str, np.ndarray] = {}
     sd = np.sqrt(var)
@@ -71,9 +77,22 @@ def _var_es_columns(mean: np.ndarray, var: np.ndarray, dist: str, dparams: np.nd
         a = 1.0 - lev
         q = float(np.asarray(std_dist_ppf(dist, dparams, a)).reshape(-1)[0])
         tm = float(np.asarray(std_dist_tail_mean(dist, dparams, a)).reshape(-1)[0])
-        out[f"VaR_{lev:g}"] = -(mean + sd * q)
-        out[f"ES_{lev:g}"] = -(mean + sd * tm)
+        out[var_column(lev)] = -(mean + sd * q)
+        out[es_column(lev)] = -(mean + sd * tm)
     return out
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Many small fits run fastest on one thread; the caller's setting is restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _dm_row(loss_c: pd.Series, loss_b: pd.Series) -> dict[str, float]:
@@ -146,12 +165,13 @@ class LNNGARCHTask:
     patience: int = 6
 
     def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        import torch
+        with _one_thread():
+            return self._run(data, window, seed)
 
+    def _run(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
         from baselines.garch import fit_garch
         from hybridrisk.hybrids import LNNGARCH
 
-        torch.set_num_threads(1)
         train, block = split_window(data, window)
         champion = fit_garch(train["returns"], o=1 if self.vol == "gjr" else 0, dist=self.dist)
         covs = [c for c in data.columns if c != "returns"]
@@ -164,13 +184,11 @@ class LNNGARCHTask:
         fc = res.filter(block["returns"], [block[c] for c in covs] or None, levels=LEVELS)
         cols: dict[str, Any] = {"mean": fc["mean"].to_numpy(), "variance": fc["variance"]}
         for lev in LEVELS:
-            cols[f"VaR_{lev:g}"] = fc[f"VaR {100 * lev:g}%"]
-            cols[f"ES_{lev:g}"] = fc[f"ES {100 * lev:g}%"]
+            cols[var_column(lev)] = fc[var_column(lev)]
+            cols[es_column(lev)] = fc[es_column(lev)]
         for name, label in _THETA.items():
             if name in fc.columns:
                 cols[f"theta_{label}"] = fc[name]
-            elif label in fc.columns:
-                cols[f"theta_{label}"] = fc[label]
         cols["nu"] = cols.get("theta_nu", np.full(len(block), np.nan))
         return pd.DataFrame(cols, index=block.index)
 
@@ -188,6 +206,8 @@ class VolatilityFamily(Family):
         }
     )
     kinds: tuple[str, ...] = ("garch", "lnn-garch")
+    #: model name -> kind, as configured (what decides champion or challenger)
+    model_kinds: dict[str, Any] = field(default_factory=dict)
 
     def load(self, dataset: str) -> pd.DataFrame:
         from hybridrisk import datasets
@@ -221,6 +241,7 @@ class VolatilityFamily(Family):
         for name, opts in models.items():
             opts = dict(opts)
             kind = opts.pop("kind", None)
+            self.model_kinds[name] = kind
             if kind == "garch":
                 out[name] = GARCHTask(**opts)
             elif kind == "lnn-garch":
@@ -230,7 +251,10 @@ class VolatilityFamily(Family):
         return out
 
     def roles(self, names: list[str]) -> tuple[list[str], list[str]]:
-        challengers = [n for n in names if n.upper().startswith("LNN")]
+        """Challengers are the models of a hybrid kind, whatever their names."""
+        kinds = {n: o.get("kind") for n, o in self.default_models(quick=False).items()}
+        kinds.update(self.model_kinds)
+        challengers = [n for n in names if kinds.get(n) in CHALLENGER_KINDS]
         return [n for n in names if n not in challengers], challengers
 
     # ----------------------------------------------------------------- scoring
@@ -282,7 +306,7 @@ class VolatilityFamily(Family):
             f = forecasts[n]
             for lev in LEVELS:
                 p = 1.0 - lev
-                var = f[f"VaR_{lev:g}"]
+                var = f[var_column(lev)]
                 hits = (r < -var).to_numpy()
                 pof = kupiec_pof(hits, p)
                 cc = christoffersen_cc(hits, p)
@@ -298,7 +322,7 @@ class VolatilityFamily(Family):
                 }
                 if lev == 0.975:
                     nu = float(f["nu"].iloc[-1])
-                    es = f[f"ES_{lev:g}"].to_numpy()
+                    es = f[es_column(lev)].to_numpy()
                     sd = np.sqrt(f["variance"].to_numpy())
                     dist = (
                         {
@@ -323,7 +347,7 @@ class VolatilityFamily(Family):
                     row["ES Z2"] = z2.statistic
                     row["ES Z2 p"] = z2.pvalue
                 bt_rows.append(row)
-            hits99 = (r < -f["VaR_0.99"]).to_numpy()
+            hits99 = (r < -f[var_column(0.99)]).to_numpy()
             for start in range(0, len(hits99) - 249, 250):
                 tl = basel_traffic_light(hits99[start : start + 250], 0.01)
                 zones.append(
@@ -416,7 +440,7 @@ class VolatilityFamily(Family):
             realised_label="|return|",
         )
         out["99% VaR exceptions over time"] = lambda: fg.exceptions_over_time(
-            r, {n: f["VaR_0.99"] for n, f in forecasts.items()}, 0.99
+            r, {n: f[var_column(0.99)] for n, f in forecasts.items()}, 0.99
         )
         for c in challengers:
             if best is not None:
@@ -466,18 +490,16 @@ class VolatilityFamily(Family):
                                   "arch loglikelihood", float(ours),
                                   float(ar.loglikelihood), 1e-10))
         # nesting: the hybrid with its network switched off is the arch model it starts from
-        import torch
-
         from hybridrisk.hybrids import LNNGARCH
 
-        torch.set_num_threads(1)
         gjr = arch_model(r, vol="GARCH", p=1, o=1, q=1, dist="t").fit(disp="off")
         covs = [data[c] for c in data.columns if c != "returns"] or None
-        hyb = LNNGARCH("cfc", 8, vol="gjr", dist="t").fit(
-            r, covariates=covs, init=gjr, epochs=1, seed=0, progress=False)
+        with _one_thread():
+            hyb = LNNGARCH("cfc", 8, vol="gjr", dist="t").fit(
+                r, covariates=covs, init=gjr, epochs=1, seed=0, progress=False)
         rows.append(check_row("LNN-GARCH-t (GJR), network off: log-likelihood",
                               "arch GJR-GARCH(1,1,1)-t loglikelihood", hyb.nested_loglik(),
-                              float(gjr.loglikelihood), 1e-8))
+                              float(gjr.loglikelihood), 1e-12))
         return pd.DataFrame(rows)
 
     def describe(self) -> dict[str, Any]:

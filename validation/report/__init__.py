@@ -21,48 +21,47 @@ sections a model validator expects), fill its sections with blocks, then write i
 
 Figures for the common validation plots live in :mod:`validation.report.figures`. The PDF
 renderer needs ``reportlab``; it is imported only when a PDF is written.
+
+Modules, each depending only on those above it: :mod:`~validation.report.blocks` (the content
+blocks), :mod:`~validation.report.sections` (sections and the numbering outline),
+:mod:`~validation.report.html` and :mod:`~validation.report.pdf` (the renderers),
+:mod:`~validation.report.manifest` (the reproducibility manifest) and
+:mod:`~validation.report.document` (:class:`Report` and the standard skeleton).
 """
 
-from validation.report.document import (
-    KEY_PACKAGES,
-    SKELETON_SECTIONS,
+from validation.report.blocks import (
     BestValue,
     Block,
     Callout,
     Equation,
     Figure,
     KeyValue,
-    Report,
-    Section,
     Table,
-    TableFile,
     Text,
     Threshold,
-    code_version,
-    outline,
-    reproducibility_manifest,
-    slugify,
-    validation_report_skeleton,
 )
+from validation.report.document import SKELETON_SECTIONS, Report, validation_report_skeleton
+from validation.report.manifest import KEY_PACKAGES, code_version, reproducibility_manifest
+from validation.report.sections import Section, TableFile, outline, slugify
 
 __all__ = [
-    "Block",
-    "Text",
-    "Table",
-    "BestValue",
-    "Threshold",
-    "Figure",
-    "Equation",
-    "KeyValue",
-    "Callout",
-    "Section",
-    "Report",
-    "TableFile",
-    "outline",
-    "slugify",
-    "code_version",
-    "reproducibility_manifest",
-    "validation_report_skeleton",
-    "SKELETON_SECTIONS",
     "KEY_PACKAGES",
+    "SKELETON_SECTIONS",
+    "BestValue",
+    "Block",
+    "Callout",
+    "code_version",
+    "Equation",
+    "Figure",
+    "KeyValue",
+    "outline",
+    "Report",
+    "reproducibility_manifest",
+    "Section",
+    "slugify",
+    "Table",
+    "TableFile",
+    "Text",
+    "Threshold",
+    "validation_report_skeleton",
 ]

@@ -1,4 +1,4 @@
-"""Render a :class:`~validation.report.document.Report` to one self-contained HTML file.
+"""Render a :class:`~validation.report.Report` to one self-contained HTML file.
 
 Everything is inline: CSS in a ``<style>`` element, figures and equations as ``data:`` URIs
 (PNG or SVG). There is no script, web font or external URL, so the file can be archived with the
@@ -11,46 +11,27 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
 
-from validation.report.document import (
-    Block,
-    Callout,
-    Equation,
-    Figure,
-    KeyValue,
-    Node,
-    Placed,
-    Report,
-    Run,
-    Table,
-    TableFile,
-    Text,
-    outline,
-    parse_text,
-)
+from validation.report import blocks
+from validation.report.sections import NOT_COMPLETED, Node, Placed, ReportLike, TableFile, outline
 
 __all__ = ["render_html", "write_html"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def _runs(runs: list[Run]) -> str:
-    out = []
-    for r in runs:
-        s = str(escape(r.text))
-        if "code" in r.styles:
-            s = f"<code>{s}</code>"
-        if "i" in r.styles:
-            s = f"<em>{s}</em>"
-        if "b" in r.styles:
-            s = f"<strong>{s}</strong>"
-        out.append(s)
-    return "".join(out)
+_TAGS = {"code": ("<code>", "</code>"), "i": ("<em>", "</em>"), "b": ("<strong>", "</strong>")}
+
+
+def _runs(runs: list[blocks.Run]) -> str:
+    return blocks.markup_runs(runs, lambda text: str(escape(text)), _TAGS)
 
 
 def _paragraphs(parsed: list) -> str:
@@ -68,8 +49,10 @@ def _data_uri(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _table(p: Placed, links: dict[str, TableFile] | None, html_dir: Path | None) -> str:
-    t: Table = p.block  # type: ignore[assignment]
+def _table(
+    p: Placed, links: dict[str, TableFile] | None = None, html_dir: Path | None = None
+) -> str:
+    t: blocks.Table = p.block  # type: ignore[assignment]
     cells = t.cells()
     num = ' class="num"'
     head = "".join(
@@ -100,7 +83,7 @@ def _table(p: Placed, links: dict[str, TableFile] | None, html_dir: Path | None)
     if not cells.rows:
         parts.append('<div class="table-note"><p>(no rows)</p></div>')
     if t.note:
-        parts.append(f'<div class="table-note">{_paragraphs(parse_text(t.note))}</div>')
+        parts.append(f'<div class="table-note">{_paragraphs(blocks.parse_text(t.note))}</div>')
     if links is not None and html_dir is not None and p.stem in links:
         f = links[p.stem]
         rel_csv = Path(os.path.relpath(f.csv, html_dir)).as_posix()
@@ -115,7 +98,7 @@ def _table(p: Placed, links: dict[str, TableFile] | None, html_dir: Path | None)
 
 
 def _figure(p: Placed) -> str:
-    f: Figure = p.block  # type: ignore[assignment]
+    f: blocks.Figure = p.block  # type: ignore[assignment]
     if f.fmt == "svg":
         src = _data_uri("image/svg+xml", f.svg())
     else:
@@ -134,7 +117,7 @@ def _figure(p: Placed) -> str:
 
 
 def _equation(p: Placed) -> str:
-    e: Equation = p.block  # type: ignore[assignment]
+    e: blocks.Equation = p.block  # type: ignore[assignment]
     src = _data_uri("image/svg+xml", e.render("svg"))
     latex = escape(e.latex.strip())
     num = f'<span class="eqno">({p.number})</span>' if p.number is not None else ""
@@ -146,7 +129,8 @@ def _equation(p: Placed) -> str:
     )
 
 
-def _keyvalue(b: KeyValue) -> str:
+def _keyvalue(p: Placed) -> str:
+    b: blocks.KeyValue = p.block  # type: ignore[assignment]
     rows = "".join(
         f"<tr><th scope=\"row\">{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in b.pairs()
     )
@@ -154,32 +138,21 @@ def _keyvalue(b: KeyValue) -> str:
     return f'<table class="kv">{cap}<tbody>{rows}</tbody></table>'
 
 
-def _callout(b: Callout) -> str:
+def _callout(p: Placed) -> str:
+    b: blocks.Callout = p.block  # type: ignore[assignment]
     return (
         f'<div class="callout {b.level}" role="note"><span class="callout-label">'
         f"{escape(b.label)}</span>{_paragraphs(b.parsed())}</div>"
     )
 
 
-def _block(p: Placed, links: dict[str, TableFile] | None, html_dir: Path | None) -> str:
-    b: Block = p.block
-    if isinstance(b, Text):
-        return _paragraphs(b.parsed())
-    if isinstance(b, Table):
-        return _table(p, links, html_dir)
-    if isinstance(b, Figure):
-        return _figure(p)
-    if isinstance(b, Equation):
-        return _equation(p)
-    if isinstance(b, KeyValue):
-        return _keyvalue(b)
-    if isinstance(b, Callout):
-        return _callout(b)
-    raise TypeError(f"no HTML renderer for block {type(b).__name__}")
+def _text(p: Placed) -> str:
+    t: blocks.Text = p.block  # type: ignore[assignment]
+    return _paragraphs(t.parsed())
 
 
 def render_html(
-    report: Report,
+    report: ReportLike,
     *,
     table_files: list[TableFile] | None = None,
     html_dir: str | os.PathLike | None = None,
@@ -189,9 +162,10 @@ def render_html(
     Parameters
     ----------
     report : Report
+        Or anything else with the attributes of :class:`~validation.report.sections.ReportLike`.
     table_files : list of TableFile, optional
-        Output of :meth:`Report.write_tables`; when given with ``html_dir``, each table links to
-        its CSV and Parquet files by relative path.
+        Output of :meth:`~validation.report.Report.write_tables`; when given with ``html_dir``,
+        each table links to its CSV and Parquet files by relative path.
     html_dir : path, optional
         Directory the HTML will be saved in (to compute the relative links).
     """
@@ -205,8 +179,13 @@ def render_html(
     links = {f.stem: f for f in table_files} if table_files is not None else None
     hdir = Path(html_dir).resolve() if html_dir is not None else None
 
+    handlers: dict[str, Callable[[Placed], str]] = {
+        "text": _text, "table": functools.partial(_table, links=links, html_dir=hdir),
+        "figure": _figure, "equation": _equation, "keyvalue": _keyvalue, "callout": _callout,
+    }
+
     def render_block(p: Placed) -> Markup:
-        return Markup(_block(p, links, hdir))
+        return Markup(blocks.renderer_for(handlers, p.block, "HTML")(p))
 
     tree = outline(report)
     generated = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -217,17 +196,14 @@ def render_html(
         render_block=render_block,
         is_node=lambda c: isinstance(c, Node),
         subnodes=lambda n: [c for c in n.children if isinstance(c, Node)],
-        empty_notice=Markup(
-            _callout(Callout("warning", "No evidence has been attached to this section.",
-                             title="NOT COMPLETED"))
-        ),
+        empty_notice=Markup(_callout(Placed(NOT_COMPLETED))),
         generated=generated,
         code_version=report.code_version,
     )
 
 
 def write_html(
-    report: Report,
+    report: ReportLike,
     path: str | os.PathLike,
     *,
     link_tables: bool = False,
@@ -238,18 +214,19 @@ def write_html(
     Parameters
     ----------
     report : Report
+        Or anything else with the attributes of :class:`~validation.report.sections.ReportLike`.
     path : path
         Output file.
     link_tables : bool
-        Also write the tables (:meth:`Report.write_tables`) and link each one to its CSV and
-        Parquet file by relative path.
+        Also write the tables (:meth:`~validation.report.Report.write_tables`) and link each
+        one to its CSV and Parquet file by relative path.
     tables_dir : path, optional
         Where the tables go when ``link_tables``; default ``<stem>_tables`` next to ``path``.
 
     Returns
     -------
     pathlib.Path
-        ``path``.
+        ``path``, the HTML file written.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Render a :class:`~validation.report.document.Report` to a paginated A4 PDF with reportlab.
+"""Render a :class:`~validation.report.Report` to a paginated A4 PDF with reportlab.
 
 Layout: a title page (title, subtitle, metadata, code version), a table of contents with links
 and page numbers, then the numbered sections. Tables repeat their header row on every page
@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -49,22 +50,8 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as RLTable
 from reportlab.platypus.tableofcontents import TableOfContents
 
-from validation.report.document import (
-    Callout,
-    Equation,
-    Figure,
-    KeyValue,
-    Node,
-    Placed,
-    Report,
-    Run,
-    Table,
-    TableCells,
-    Text,
-    outline,
-    parse_text,
-    png_size,
-)
+from validation.report import blocks
+from validation.report.sections import NOT_COMPLETED, Node, Placed, ReportLike, outline
 
 __all__ = ["write_pdf", "render_pdf"]
 
@@ -149,18 +136,10 @@ def _styles() -> dict[str, ParagraphStyle]:
     return s
 
 
-def _markup(runs: list[Run]) -> str:
-    out = []
-    for r in runs:
-        t = escape(r.text)
-        if "code" in r.styles:
-            t = f'<font face="{MONO}">{t}</font>'
-        if "i" in r.styles:
-            t = f"<i>{t}</i>"
-        if "b" in r.styles:
-            t = f"<b>{t}</b>"
-        out.append(t)
-    return "".join(out)
+def _markup(runs: list[blocks.Run]) -> str:
+    mono = (f'<font face="{MONO}">', "</font>")  # MONO is set when the fonts are registered
+    return blocks.markup_runs(runs, escape, {"code": mono, "i": ("<i>", "</i>"),
+                                             "b": ("<b>", "</b>")})
 
 
 def _text(parsed: list, style: ParagraphStyle, bullet: ParagraphStyle) -> list[Flowable]:
@@ -188,7 +167,7 @@ class _Equation(Flowable):
 
     def __init__(self, png: bytes, dpi: int, latex: str, number: int | None) -> None:
         super().__init__()
-        w_px, h_px = png_size(png)
+        w_px, h_px = blocks.png_size(png)
         self.png, self.latex, self.number = png, latex, number
         self.w0, self.h0 = w_px * 72 / dpi, h_px * 72 / dpi
         self.iw, self.ih = self.w0, self.h0
@@ -219,7 +198,9 @@ class _Equation(Flowable):
         c.drawText(t)
 
 
-def _fit_widths(cells: TableCells, fs: float, avail: float) -> tuple[list[float], list[bool]]:
+def _fit_widths(
+    cells: blocks.TableCells, fs: float, avail: float
+) -> tuple[list[float], list[bool]]:
     """Column widths for font size ``fs`` and which columns wrap their text."""
     pad = 8.5
     n = len(cells.header)
@@ -283,7 +264,7 @@ class _DataTable(RLTable):
 
 
 def _rl_table(
-    cells: TableCells, cols: list[int], widths: list[float], wrap: list[bool], fs: float,
+    cells: blocks.TableCells, cols: list[int], widths: list[float], wrap: list[bool], fs: float,
     st: dict[str, ParagraphStyle],
 ) -> RLTable:
     lead = fs * 1.22
@@ -330,7 +311,7 @@ def _rl_table(
 
 
 def _table(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
-    t: Table = p.block  # type: ignore[assignment]
+    t: blocks.Table = p.block  # type: ignore[assignment]
     cells = t.cells()
     cap_text = f"<b>Table {p.number}.</b> {escape(t.caption or '')}"
     # Room for the caption, the header and a few rows, else the table starts on the next page.
@@ -354,15 +335,15 @@ def _table(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
         out.append(Paragraph("(no rows)", st["note"]))
     if t.note:
         out.append(Spacer(1, 2))
-        out.extend(_text(parse_text(t.note), st["note"], st["note"]))
+        out.extend(_text(blocks.parse_text(t.note), st["note"], st["note"]))
     out.append(Spacer(1, 6))
     return out
 
 
 def _figure(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
-    f: Figure = p.block  # type: ignore[assignment]
+    f: blocks.Figure = p.block  # type: ignore[assignment]
     png = f.png()
-    w_px, h_px = png_size(png)
+    w_px, h_px = blocks.png_size(png)
     w = f.width * FRAME_W
     h = w * h_px / w_px
     max_h = 0.72 * FRAME_H
@@ -375,7 +356,7 @@ def _figure(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
 
 
 def _equation(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
-    e: Equation = p.block  # type: ignore[assignment]
+    e: blocks.Equation = p.block  # type: ignore[assignment]
     dpi = 300
     items: list[Flowable] = [_Equation(e.render("png", dpi), dpi, e.latex.strip(), p.number)]
     if e.caption:
@@ -384,7 +365,8 @@ def _equation(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     return [KeepTogether(items)]
 
 
-def _keyvalue(b: KeyValue, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _keyvalue(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    b: blocks.KeyValue = p.block  # type: ignore[assignment]
     pairs = b.pairs()
     out: list[Flowable] = []
     if b.caption:
@@ -409,7 +391,8 @@ def _keyvalue(b: KeyValue, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     return out
 
 
-def _callout(b: Callout, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _callout(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    b: blocks.Callout = p.block  # type: ignore[assignment]
     fg, bg = CALLOUT[b.level]
     label = f'<font color="{fg}"><b>{escape(b.label)}</b></font>&nbsp;&nbsp;&nbsp;'
     parsed = b.parsed()
@@ -431,21 +414,20 @@ def _callout(b: Callout, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     return [Spacer(1, 3), t, Spacer(1, 7)]
 
 
+def _text_block(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    t: blocks.Text = p.block  # type: ignore[assignment]
+    return _text(t.parsed(), st["body"], st["bullet"])
+
+
+#: Flowables of each kind of block.
+_RENDER: dict[str, Callable[[Placed, dict[str, ParagraphStyle]], list[Flowable]]] = {
+    "text": _text_block, "table": _table, "figure": _figure, "equation": _equation,
+    "keyvalue": _keyvalue, "callout": _callout,
+}
+
+
 def _block(p: Placed, st: dict[str, ParagraphStyle]) -> list[Flowable]:
-    b = p.block
-    if isinstance(b, Text):
-        return _text(b.parsed(), st["body"], st["bullet"])
-    if isinstance(b, Table):
-        return _table(p, st)
-    if isinstance(b, Figure):
-        return _figure(p, st)
-    if isinstance(b, Equation):
-        return _equation(p, st)
-    if isinstance(b, KeyValue):
-        return _keyvalue(b, st)
-    if isinstance(b, Callout):
-        return _callout(b, st)
-    raise TypeError(f"no PDF renderer for block {type(b).__name__}")
+    return blocks.renderer_for(_RENDER, p.block, "PDF")(p, st)
 
 
 def _height(flowables: list[Flowable]) -> float:
@@ -476,10 +458,7 @@ def _node(node: Node, st: dict[str, ParagraphStyle]) -> tuple[list[Flowable], fl
     body: list[Flowable] = []
     first_need = 0.0
     if not node.children:
-        body += _callout(
-            Callout("warning", "No evidence has been attached to this section.",
-                    title="NOT COMPLETED"), st,
-        )
+        body += _callout(Placed(NOT_COMPLETED), st)
         first_need = _height(body)
     for k, child in enumerate(node.children):
         if isinstance(child, Node):
@@ -491,7 +470,7 @@ def _node(node: Node, st: dict[str, ParagraphStyle]) -> tuple[list[Flowable], fl
             flow = _block(child, st)
             if k == 0:
                 h = _height(flow)
-                whole = isinstance(child.block, Figure | Equation | Callout)
+                whole = child.block.kind in ("figure", "equation", "callout")
                 first_need = h if whole else min(h, 90.0)
         body += flow
     need = min(_height(head) + first_need + 4, FRAME_H - 20)
@@ -560,7 +539,7 @@ class _Doc(BaseDocTemplate):
             self.notify("TOCEntry", (level, escape(text), self.page, key))  # TOC takes markup
 
 
-def _story(report: Report, st: dict[str, ParagraphStyle], generated: str) -> list[Flowable]:
+def _story(report: ReportLike, st: dict[str, ParagraphStyle], generated: str) -> list[Flowable]:
     story: list[Flowable] = [Spacer(1, 42 * mm)]
     story.append(_Heading(f'<a name="title"/>{escape(report.title)}', st["title"],
                           (0, report.title, "title", False)))
@@ -593,7 +572,7 @@ def _story(report: Report, st: dict[str, ParagraphStyle], generated: str) -> lis
     return story
 
 
-def render_pdf(report: Report) -> bytes:
+def render_pdf(report: ReportLike) -> bytes:
     """The report as PDF bytes (see :func:`write_pdf`)."""
     _register_fonts()
     st = _styles()
@@ -624,22 +603,24 @@ def render_pdf(report: Report) -> bytes:
     return buf.getvalue()
 
 
-def write_pdf(report: Report, path: str | os.PathLike) -> Path:
+def write_pdf(report: ReportLike, path: str | os.PathLike) -> Path:
     """Write the report as an A4 PDF.
 
     Parameters
     ----------
     report : Report
+        Or anything else with the attributes of :class:`~validation.report.sections.ReportLike`.
     path : path
         Output file (parent directories are created).
 
     Returns
     -------
     pathlib.Path
-        ``path``.
+        ``path``, the PDF file written.
     """
+    data = render_pdf(report)  # rendered first: a failure leaves no empty folder behind
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_pdf(report))
+    path.write_bytes(data)
     return path
 

@@ -24,8 +24,9 @@ Bond conventions. A par bond of maturity ``m`` (coupon = par yield, clean price 
 calendar adjustment, 30/360 (Bond Basis) accrual; the curve uses the same day counter. With a
 reference day-of-month <= 28 every coupon date is exactly ``k/2`` years (30/360) from the
 reference date and every accrual exactly a half-year, so the bonds' cash flows are exactly the
-ones :func:`baselines.nss.nss_par` assumes: bills (``m < 6`` months) become one-period bonds with
-coupon ``c m`` at maturity, i.e. the bond-equivalent simple yield ``1 = D(m) (1 + c m)``.
+ones :func:`~hybridrisk.kernels.nss.nss_par` assumes: bills (``m < 6`` months) become
+one-period bonds with coupon ``c m`` at maturity, i.e. the bond-equivalent simple yield
+``1 = D(m) (1 + c m)``.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ import numpy as np
 import pandas as pd
 import QuantLib as ql
 
-from baselines.nss import NSSFitResult, fit_nss, nss_par, nss_zero
+from baselines.nss.fit import fit_nss
+from baselines.nss.results import NSSFitResult
 from hybridrisk.checks import check_array
 from hybridrisk.errors import DataValidationError
+from hybridrisk.kernels.nss import PARAM_NAMES, nss_discount, nss_par, nss_zero, par_structure
 
 __all__ = [
     "nss_to_quantlib",
@@ -55,8 +58,6 @@ __all__ = [
     "bond_day_counter",
     "par_equivalent_weights",
 ]
-
-_NSS = ("beta0", "beta1", "beta2", "beta3", "tau1", "tau2")
 
 
 def bond_day_counter() -> ql.DayCounter:
@@ -105,7 +106,7 @@ def quantlib_to_nss(x: Sequence[float] | ql.Array) -> pd.Series:
     v = [float(x[i]) for i in range(len(x))]
     if len(v) == 6:
         return pd.Series([100 * v[0], 100 * v[1], 100 * v[2], 100 * v[3], 1 / v[4], 1 / v[5]],
-                         index=list(_NSS), name="params")
+                         index=list(PARAM_NAMES), name="params")
     if len(v) == 4:
         return pd.Series([100 * v[0], 100 * v[1], 100 * v[2], 1 / v[3]],
                          index=["beta0", "beta1", "beta2", "tau1"], name="params")
@@ -144,7 +145,7 @@ def par_bonds(maturities: Any, par_yields: Any, reference_date: Any) -> list[ql.
 
     Raises :class:`DataValidationError` if the reference day-of-month exceeds 28 (30/360 would
     then make some coupon periods differ from a half-year, breaking the exact match with
-    :func:`baselines.nss.nss_par`) or a maturity is not a whole number of months.
+    :func:`~hybridrisk.kernels.nss.nss_par`) or a maturity is not a whole number of months.
     """
     ref = _to_ql_date(reference_date)
     if ref.dayOfMonth() > 28:
@@ -260,10 +261,8 @@ def par_equivalent_weights(maturities: Any, params: Mapping[str, float] | pd.Ser
     evaluated on a reference curve (ours) makes QuantLib's cost equal to our sum of squared
     par-yield residuals up to the relative change of ``A`` between the two curves.
     """
-    from baselines.nss import _par_structure, nss_discount
-
     m = check_array(maturities, name="maturities", ndim=1)
-    times, A, _ = _par_structure(m)
+    times, A, _ = par_structure(m)
     return 1.0 / (A @ nss_discount(times, params))
 
 
