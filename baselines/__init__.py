@@ -1,5 +1,18 @@
 """Classical counterparts of every hybrid, thin over the established libraries."""
 
+from baselines.copulas import (
+    FIT_BOUNDS,
+    CopulaResult,
+    CopulaSelection,
+    EllipticalCopulaResult,
+    VineResult,
+    fit_copula,
+    fit_gaussian_copula,
+    fit_student_copula,
+    fit_vine,
+    select_copula,
+    vine_loglik,
+)
 from baselines.dcc import (
     DCCResult,
     dcc_correlations,
@@ -16,6 +29,7 @@ from baselines.garch import (
     std_dist_ppf,
     std_dist_tail_mean,
 )
+from baselines.margins import check_pits, garch_pits, rank_pits
 from baselines.nss import (
     NSSFitResult,
     NSSPanelResult,
@@ -27,6 +41,14 @@ from baselines.nss import (
     nss_zero,
 )
 from baselines.random_walk import random_walk_forecast
+from baselines.sabr import (
+    SABRResult,
+    equity_smile_frame,
+    fit_sabr,
+    fit_sabr_quantlib,
+    fit_sabr_surface,
+    smile_rmse_bp,
+)
 from baselines.var import (
     ewma_var_es,
     filtered_historical_var_es,
@@ -40,6 +62,26 @@ from baselines.var import (
 from hybridrisk.results import Summary
 
 __all__ = [
+    "SABRResult",
+    "equity_smile_frame",
+    "fit_sabr",
+    "fit_sabr_quantlib",
+    "fit_sabr_surface",
+    "smile_rmse_bp",
+    "FIT_BOUNDS",
+    "CopulaResult",
+    "CopulaSelection",
+    "EllipticalCopulaResult",
+    "VineResult",
+    "check_pits",
+    "fit_copula",
+    "fit_gaussian_copula",
+    "fit_student_copula",
+    "fit_vine",
+    "garch_pits",
+    "rank_pits",
+    "select_copula",
+    "vine_loglik",
     "DCCResult",
     "DieboldLiResult",
     "GARCHResult",

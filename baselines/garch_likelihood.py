@@ -261,7 +261,7 @@ def garch_loglik(
     returns
         1-D array or Series of returns (percent).
     mean, vol, p, o, q, dist
-        The model, as in :func:`fit_garch`.
+        The model, as in :func:`baselines.garch.fit_garch`.
     backcast
         ``None`` (arch's EWMA backcast of the residuals at the starting values, fixed),
         ``"sample-variance"`` (mean squared residual at the current ``mu``) or a fixed
@@ -422,7 +422,7 @@ def garch_covariance(
     bc_value: float | None,
     kind: CovKind = "robust",
 ) -> np.ndarray:
-    """Parameter covariance of the given kind (see :meth:`GARCHResult.covariance`)."""
+    """Parameter covariance of the given kind (see :meth:`baselines.garch.GARCHResult.covariance`)."""
     s = garch_scores(spec, params, y, bc_mode, bc_value)
     opg = s.T @ s
     if kind == "opg":

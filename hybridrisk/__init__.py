@@ -22,6 +22,7 @@ _KINDS = {
     "LNNGARCHResult": "hybridrisk.hybrids.garch",
     "LNNDCCResult": "hybridrisk.hybrids.dcc",
     "LNNDNSResult": "hybridrisk.hybrids.dns",
+    "LNNCopulaResult": "hybridrisk.hybrids.copula",
 }
 
 

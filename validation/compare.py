@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from hybridrisk.errors import DataValidationError, InsufficientDataError
-from validation.backtests import (
+from validation.backtest_inputs import (
     TestResult,
     _as_float,
     _check_int,

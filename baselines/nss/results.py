@@ -95,7 +95,7 @@ class NSSFitResult:
 
 @dataclass(frozen=True)
 class NSSPanelResult:
-    """Fits of many days at once (:func:`fit_nss_panel`).
+    """Fits of many days at once (:func:`baselines.nss.fit_nss_panel`).
 
     Attributes
     ----------

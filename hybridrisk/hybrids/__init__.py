@@ -4,6 +4,7 @@ One module per model on one skeleton (:mod:`hybridrisk.hybrids._skeleton`); each
 its classical benchmark: ``result.benchmark`` is the network-off model, equal to it.
 """
 
+from hybridrisk.hybrids.copula import LNNCopula, LNNCopulaResult
 from hybridrisk.hybrids.dcc import LNNDCC, LNNDCCResult
 from hybridrisk.hybrids.dns import LNNDNS, LNNDNSResult
 from hybridrisk.hybrids.garch import LNNGARCH, LNNGARCHResult
@@ -13,6 +14,8 @@ __all__ = [
     "LNNGARCHResult",
     "LNNDCC",
     "LNNDCCResult",
+    "LNNCopula",
+    "LNNCopulaResult",
     "LNNDNS",
     "LNNDNSResult",
 ]

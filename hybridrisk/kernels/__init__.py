@@ -1,8 +1,14 @@
-"""Differentiable model equations (PyTorch, float64), written once per family.
+"""Model equations, names and constants: the one home both the baselines and the hybrids use.
 
 Modules: :mod:`~hybridrisk.kernels.garch` (GARCH, GJR, EGARCH variance recursions with arch's
-backcast, the linear-recurrence autograd function), :mod:`~hybridrisk.kernels.distributions`
-(normal, standardised t and Hansen skew-t log-densities as arch writes them, quantiles and
-expected shortfall), :mod:`~hybridrisk.kernels.dcc` (DCC(1,1) correlations and likelihoods),
-:mod:`~hybridrisk.kernels.nss` (Nelson-Siegel-Svensson curves).
+backcast, the model specification and arch's parameter names, the linear-recurrence autograd
+function, simulation), :mod:`~hybridrisk.kernels.distributions` (normal, standardised t and
+Hansen skew-t log-densities as arch writes them; the quantiles, tail means and draws every VaR/ES
+comes from), :mod:`~hybridrisk.kernels.dcc` (DCC(1,1) correlations and likelihoods),
+:mod:`~hybridrisk.kernels.nss` (Nelson-Siegel-Svensson curves, tenor parsing),
+:mod:`~hybridrisk.kernels.dns` (dynamic Nelson-Siegel: factors, Diebold-Li dynamics, the OU
+form), :mod:`~hybridrisk.kernels.copulas` (bivariate Gaussian, t, Clayton, Gumbel, Frank and
+rotations: densities, h-functions, simulation, Kendall's tau, tail dependence),
+:mod:`~hybridrisk.kernels.sabr` (Hagan and Le Floc'h-Kennedy SABR implied vols),
+:mod:`~hybridrisk.kernels.smile_arbitrage` (butterfly, calendar and wing diagnostics).
 """
