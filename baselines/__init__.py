@@ -1,5 +1,12 @@
 """Classical counterparts of every hybrid, thin over the established libraries."""
 
+from baselines.copula_dynamics import CopulaPathSimulation, DynamicCopulaResult
+from baselines.copula_gas import fit_gas_copula, gas_copula_filter, simulate_gas_copula
+from baselines.copula_patton import (
+    fit_patton_copula,
+    patton_copula_filter,
+    simulate_patton_copula,
+)
 from baselines.copulas import (
     FIT_BOUNDS,
     CopulaResult,
@@ -62,6 +69,14 @@ from baselines.var import (
 from hybridrisk.results import Summary
 
 __all__ = [
+    "CopulaPathSimulation",
+    "DynamicCopulaResult",
+    "fit_gas_copula",
+    "fit_patton_copula",
+    "gas_copula_filter",
+    "patton_copula_filter",
+    "simulate_gas_copula",
+    "simulate_patton_copula",
     "SABRResult",
     "equity_smile_frame",
     "fit_sabr",

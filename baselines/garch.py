@@ -75,7 +75,7 @@ from baselines.garch_likelihood import (
     garch_loglik,
     garch_scores,
 )
-from hybridrisk.checks import check_timeseries
+from hybridrisk.checks import check_array, check_min_obs, check_timeseries
 from hybridrisk.errors import (
     ConfigError,
     ConvergenceError,
@@ -401,6 +401,27 @@ def _fit_sample_variance(
     return x, ok
 
 
+def _returns_series(returns: Any) -> pd.Series:
+    """Returns as a float64 Series, from whatever arch accepts: a 1-D array or list, a Series
+    or a one-column DataFrame with any index.
+
+    A DatetimeIndex is checked like every dated input (increasing, unique); any other index is
+    a label only, and the order of the rows is the order in time.
+    """
+    if isinstance(returns, pd.DataFrame):
+        if returns.shape[1] != 1:
+            raise DataValidationError(
+                "shape", f"returns must have 1 column, has {returns.shape[1]}")
+        returns = returns.iloc[:, 0]
+    if isinstance(returns, pd.Series) and isinstance(returns.index, pd.DatetimeIndex):
+        return check_timeseries(returns, name="returns", min_obs=MIN_OBS)
+    labelled = isinstance(returns, pd.Series)
+    y = check_array(returns, name="returns", ndim=1)
+    check_min_obs(len(y), MIN_OBS, name="returns")
+    return pd.Series(y, index=returns.index.copy() if labelled else None,
+                     name=returns.name if labelled else None)
+
+
 def fit_garch(
     returns: pd.Series | pd.DataFrame,
     *,
@@ -452,10 +473,7 @@ def fit_garch(
     -1106.61
     """
     spec = GARCHSpec(mean, vol, p, o, q, dist)
-    if isinstance(returns, pd.DataFrame):
-        y = check_timeseries(returns, name="returns", min_obs=MIN_OBS, ncols=1).iloc[:, 0]
-    else:
-        y = check_timeseries(returns, name="returns", min_obs=MIN_OBS)
+    y = _returns_series(returns)
     ya = y.to_numpy()
     if not np.any(ya != ya[0]):
         raise DataValidationError("constant", "returns are constant; no volatility to model")

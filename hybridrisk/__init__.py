@@ -23,6 +23,7 @@ _KINDS = {
     "LNNDCCResult": "hybridrisk.hybrids.dcc",
     "LNNDNSResult": "hybridrisk.hybrids.dns",
     "LNNCopulaResult": "hybridrisk.hybrids.copula",
+    "LNNSABRResult": "hybridrisk.hybrids.sabr",
 }
 
 

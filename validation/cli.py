@@ -5,8 +5,14 @@ It lives in :mod:`validation` because the core library never imports the validat
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,11 +38,51 @@ def _refit(value: str | None) -> str | int | None:
         ) from None
 
 
+def _one_line(exc: BaseException) -> str:
+    """The error and its notes (model, window) on one line."""
+    from validation.plugins import PluginError
+
+    # a plug-in's error names its window already; the engine's note would repeat it
+    notes = [] if isinstance(exc, PluginError) else getattr(exc, "__notes__", [])
+    return " ".join([str(exc).replace("\n", " "), *(f"({n})" for n in notes if n)])
+
+
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Show each warning as one ``warning: ...`` line on stderr, not Python's two-line form."""
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        from validation.userdata import DataUnitsWarning
+
+        kind = "" if issubclass(category, DataUnitsWarning) else f"{category.__name__}: "
+        click.echo(f"warning: {kind}{message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def _models(values: tuple[str, ...]) -> dict[str, dict[str, Any]] | None:
+    from validation.plugins import parse_model_option
+
+    return dict(parse_model_option(v) for v in values) or None
+
+
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="YAML campaign config; the options below override its keys.")
 @click.option("--family", default=None, help="Model family, e.g. volatility.")
 @click.option("--dataset", default=None, help="Bundled dataset, e.g. sp500.")
+@click.option("--data", default=None, type=click.Path(dir_okay=False),
+              help="Your own data: a CSV or Parquet file (instead of --dataset).")
+@click.option("--column", multiple=True,
+              help="Column of --data to use (repeat for several, e.g. a yield curve).")
+@click.option("--units", type=click.Choice(["percent", "decimal", "price"]), default=None,
+              help="What --column holds: percent (default) or decimal returns, or prices "
+                   "(converted to percent log returns).")
+@click.option("--date-column", default=None,
+              help="Column of --data holding the dates (default: the first column or index).")
+@click.option("--model", "model", multiple=True, metavar="NAME=MODULE:FACTORY",
+              help="Your own model as a challenger (repeatable); see docs/plugins.md.")
 @click.option("--out", default=None, help="Output folder for the report pack.")
 @click.option("--oos", type=int, default=None, help="Out-of-sample observations.")
 @click.option("--refit", default=None, help="daily, weekly, monthly or every N observations.")
@@ -53,14 +99,23 @@ def validate(config_path: str | None, **opts: object) -> None:
     from validation.harness import run_campaign
 
     opts["refit"] = _refit(opts["refit"])  # type: ignore[arg-type]
+    if opts.get("out") is None and not config_path:  # one folder per family and dataset
+        name = f"{opts.get('family') or 'volatility'}-{opts.get('dataset') or 'sp500'}"
+        opts["out"] = "reports/" + re.sub(r"[^A-Za-z0-9]+", "-", name)
+    opts["column"] = opts["column"] or None  # click gives () when absent
+    # plug-ins in the current folder import as they would with `python -m`
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     try:
-        if config_path:
-            cfg = load_config(config_path, **opts)
-        else:
-            cfg = CampaignConfig.from_dict({k: v for k, v in opts.items() if v is not None})
-        result = run_campaign(cfg)
+        opts["models"] = _models(opts.pop("model"))  # type: ignore[arg-type]
+        with _warnings_as_lines():
+            if config_path:
+                cfg = load_config(config_path, **opts)
+            else:
+                cfg = CampaignConfig.from_dict({k: v for k, v in opts.items() if v is not None})
+            result = run_campaign(cfg)
     except HybridRiskError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(exc)}", err=True)
         sys.exit(2)
     head = result.headline
     click.echo("")

@@ -43,9 +43,22 @@ class CampaignConfig:
     family
         Model family, e.g. ``"volatility"``.
     dataset
-        A bundled dataset name known to the family (e.g. ``"sp500"``), or ``None`` for data
-        held in memory and passed to :func:`~validation.harness.run_campaign` (``data=``) or
+        A bundled dataset name known to the family (e.g. ``"sp500"``), or ``None`` for the
+        user's own data: a file (``data``) or a frame passed to
+        :func:`~validation.harness.run_campaign` (``data=``) or
         :func:`~validation.harness.champion_challenger`.
+    data
+        The user's data file (CSV or Parquet, :mod:`validation.userdata`); needs
+        ``dataset=None`` (set for you when a mapping or the command line gives ``data``
+        without ``dataset``). In a YAML config a relative path is relative to the YAML file.
+    column
+        The column(s) to use, from the file or from a frame passed in memory (the volatility
+        family takes one: the series of returns or prices).
+    units
+        What the values are, among the family's units (volatility: ``"percent"``, the
+        default, ``"decimal"`` or ``"price"``).
+    date_column
+        The column holding the dates; default the file's index (a CSV's first column).
     out
         Output folder: report (HTML, PDF), tables (CSV, Parquet), walk-forward runs.
     oos
@@ -60,7 +73,10 @@ class CampaignConfig:
     seed
         Run seed: fixes every random draw of the campaign.
     models
-        Model name -> options; empty means the family's defaults (all champions and the hybrid).
+        Model name -> options; empty means the family's defaults (all champions and the
+        hybrid). ``{kind: python, target: "package.module:Factory", role: challenger, ...}``
+        is the user's own model (:mod:`validation.plugins`); plug-ins alone run next to the
+        family's defaults.
     sensitivity
         See :class:`SensitivityConfig`.
     quick
@@ -69,6 +85,10 @@ class CampaignConfig:
 
     family: str = "volatility"
     dataset: str | None = "sp500"
+    data: str | None = None
+    column: str | tuple[str, ...] | None = None
+    units: str | None = None
+    date_column: str | None = None
     out: str = "reports/sp500"
     oos: int = 1000
     refit: str | int = "monthly"
@@ -88,11 +108,15 @@ class CampaignConfig:
         if self.family not in FAMILIES:
             raise ConfigError(f"unknown family {self.family!r}; known: {sorted(FAMILIES)}")
         known = FAMILIES[self.family].datasets
+        if self.dataset == "sp500" and "sp500" not in known and known:
+            # the default dataset is the volatility family's: other families start at their first
+            object.__setattr__(self, "dataset", next(iter(known)))
         if self.dataset is not None and self.dataset not in known:
             raise ConfigError(
                 f"unknown dataset {self.dataset!r} for family {self.family!r}; "
                 f"known: {sorted(known)}, or None for data held in memory"
             )
+        self._check_user_data()
         if not isinstance(self.oos, int) or isinstance(self.oos, bool) or self.oos < 20:
             raise ConfigError(f"oos must be an integer of at least 20, got {self.oos!r}")
         if self.refit not in ("daily", "weekly", "monthly") and not (
@@ -121,13 +145,54 @@ class CampaignConfig:
             )
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        from validation.plugins import PLUGIN_KIND, PluginSpec, is_plugin
+
         kinds = FAMILIES[self.family].kinds
+        if not isinstance(self.models, dict):
+            raise ConfigError(f"models must be a mapping of name -> options, got {self.models!r}")
         for name, opts in self.models.items():
-            if not isinstance(opts, dict) or opts.get("kind") not in kinds:
+            if is_plugin(opts):
+                PluginSpec.from_config(name, opts)  # target and role, named on error
+            elif not isinstance(opts, dict) or opts.get("kind") not in kinds:
                 raise ConfigError(
-                    f"model {name!r} needs a 'kind' among {list(kinds)} for family "
+                    f"model {name!r} needs a 'kind' among {[*kinds, PLUGIN_KIND]} for family "
                     f"{self.family!r}, got {opts!r}"
                 )
+
+    def _check_user_data(self) -> None:
+        from validation.families import FAMILIES
+        from validation.userdata import file_kind
+
+        fam = FAMILIES[self.family]
+        if self.data is not None:
+            if self.dataset is not None:
+                raise ConfigError(
+                    f"data={self.data!r} and the bundled dataset {self.dataset!r} are both set: "
+                    "set dataset=None to run on the file")
+            if not isinstance(self.data, str | Path):
+                raise ConfigError(f"data must be a file path, got {self.data!r}")
+            object.__setattr__(self, "data", str(self.data))
+            file_kind(self.data)
+            if not Path(self.data).is_file():
+                raise ConfigError(f"data file {self.data!r} does not exist")
+        if isinstance(self.column, list | tuple):
+            if not self.column or not all(isinstance(c, str) for c in self.column):
+                raise ConfigError(f"column must be a name or a list of names, got {self.column!r}")
+            object.__setattr__(self, "column", self.column[0] if len(self.column) == 1
+                               else tuple(self.column))
+        elif self.column is not None and not isinstance(self.column, str):
+            raise ConfigError(f"column must be a name or a list of names, got {self.column!r}")
+        if self.units is not None and self.units not in fam.units:
+            raise ConfigError(
+                f"units must be one of {list(fam.units)} for family {self.family!r}, got "
+                f"{self.units!r}" if fam.units else
+                f"the {self.family} family takes its data as they are: drop units={self.units!r}")
+        if self.date_column is not None and not isinstance(self.date_column, str):
+            raise ConfigError(f"date_column must be a column name, got {self.date_column!r}")
+        if self.dataset is not None and (self.column, self.units, self.date_column) != (
+                None, None, None):
+            raise ConfigError("column, units and date_column describe the user's own data; the "
+                              f"bundled dataset {self.dataset!r} takes none of them")
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> CampaignConfig:
@@ -139,6 +204,10 @@ class CampaignConfig:
         if unknown:
             raise ConfigError(f"unknown config key(s) {unknown}; allowed: {sorted(names)}")
         raw = dict(raw)
+        if isinstance(raw.get("data"), str):
+            # a file replaces the default bundled dataset, and names the default output folder
+            raw.setdefault("dataset", None)
+            raw.setdefault("out", f"reports/{Path(raw['data']).name.split('.')[0]}")
         sens = raw.pop("sensitivity", None)
         if sens is not None:
             if not isinstance(sens, dict):
@@ -161,7 +230,11 @@ class CampaignConfig:
 
 
 def load_config(path: str | Path, **overrides: Any) -> CampaignConfig:
-    """Read a YAML campaign config; keyword ``overrides`` that are not None replace its keys."""
+    """Read a YAML campaign config; keyword ``overrides`` that are not None replace its keys.
+
+    ``models`` in the overrides (``--model``) are added to the config's models; ``data`` there
+    (``--data``) replaces the config's bundled ``dataset`` unless ``dataset`` is overridden too.
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} does not exist")
@@ -171,5 +244,12 @@ def load_config(path: str | Path, **overrides: Any) -> CampaignConfig:
         raise ConfigError(f"config file {str(p)!r} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {str(p)!r} must hold a mapping of keys")
+    if isinstance(raw.get("data"), str) and not Path(raw["data"]).is_absolute():
+        raw["data"] = str(p.parent / raw["data"])  # relative to the YAML file, not the cwd
+    if overrides.get("data") is not None and overrides.get("dataset") is None:
+        raw.pop("dataset", None)  # a file on the command line replaces the config's dataset
+    models = overrides.pop("models", None)
+    if models:  # added to the config's models (--model), not replacing them
+        raw["models"] = {**(raw.get("models") or {}), **models}
     raw.update({k: v for k, v in overrides.items() if v is not None})
     return CampaignConfig.from_dict(raw)

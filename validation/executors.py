@@ -51,7 +51,13 @@ __all__ = [
     "EXECUTORS",
     "make_executor",
     "single_threaded",
+    "check_scheduler",
+    "CONNECT_TIMEOUT",
 ]
+
+#: Seconds to wait for a Dask scheduler to answer before giving up (distributed's own default
+#: is 30 s, and a silent listener can hold its handshake forever).
+CONNECT_TIMEOUT = 5.0
 
 #: Names accepted by :func:`make_executor`.
 EXECUTORS = ("serial", "local", "dask")
@@ -281,12 +287,19 @@ class DaskExecutor(Executor):
     (``--nthreads 1``, as in the LocalCluster started here): the one-thread BLAS limit applied
     around each job is process-wide, so two jobs sharing a worker process would race on it.
     Workers need the task's module and this package importable; they never touch ``out_dir``.
+    A scheduler address is checked (:func:`check_scheduler`) before the client connects, and
+    the client waits at most ``connect_timeout`` seconds.
     """
 
     name = "dask"
 
-    def __init__(self, scheduler: Any = None, n_workers: int | None = None) -> None:
+    def __init__(self, scheduler: Any = None, n_workers: int | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.n_workers = _check_n_workers(n_workers)
+        if not isinstance(connect_timeout, int | float) or not connect_timeout > 0:
+            raise ConfigError(f"connect_timeout must be a positive number of seconds, got "
+                              f"{connect_timeout!r}")
+        self.connect_timeout = float(connect_timeout)
         if scheduler is not None and self.n_workers is not None:
             raise ConfigError(
                 "n_workers sizes the LocalCluster the dask executor starts itself; "
@@ -326,7 +339,11 @@ class DaskExecutor(Executor):
             )
             client = Client(cluster)
         elif isinstance(self.scheduler, str):
-            client = Client(self.scheduler)
+            check_scheduler(self.scheduler, timeout=self.connect_timeout)
+            try:
+                client = Client(self.scheduler, timeout=self.connect_timeout)
+            except (OSError, TimeoutError) as exc:
+                raise _no_scheduler(self.scheduler, exc) from exc
         else:
             client, own_client = self.scheduler, False
         futures: list[Any] = []
@@ -348,6 +365,84 @@ class DaskExecutor(Executor):
                 client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _no_scheduler(address: str, exc: BaseException) -> ConfigError:
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return ConfigError(
+        f"no Dask scheduler answers at {address} ({why}); start one (`dask scheduler`) and its "
+        "workers, or drop --scheduler to use the local process pool")
+
+
+def _tcp_host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a ``tcp://host:port`` (or bare ``host:port``) address, else None."""
+    rest = address[len("tcp://"):] if address.startswith("tcp://") else address
+    if "://" in rest:
+        return None  # tls://, ucx://, inproc://: left to distributed
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+async def _identity(address: str, timeout: float) -> Any:
+    import asyncio
+
+    from distributed.comm import connect
+
+    comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+    try:
+        await asyncio.wait_for(comm.write({"op": "identity", "reply": True}), timeout)
+        return await asyncio.wait_for(comm.read(), timeout)
+    finally:
+        comm.abort()
+
+
+def check_scheduler(address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Fail fast, with a one-line :class:`ConfigError`, when no Dask scheduler is at ``address``.
+
+    A ``tcp://`` address is first tried with a plain socket (a refused connection fails at
+    once), then asked for its identity over Dask's protocol, each step bounded by ``timeout``
+    seconds, so neither a closed port nor a listener that never answers holds the campaign.
+
+    Parameters
+    ----------
+    address : str
+        Scheduler address, e.g. ``"tcp://10.0.0.5:8786"``.
+    timeout : float
+        Seconds to wait for each step.
+
+    Raises
+    ------
+    ConfigError
+        Nothing listens there, it does not answer in time, or it is not a Dask scheduler.
+    """
+    import asyncio
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    hp = _tcp_host_port(address)
+    if hp is not None:
+        try:
+            socket.create_connection(hp, timeout=timeout).close()
+        except OSError as exc:
+            raise _no_scheduler(address, exc) from exc
+    try:
+        import distributed  # noqa: F401
+    except ImportError as exc:  # an optional dependency
+        raise ConfigError(
+            "executor='dask' needs the 'distributed' package: pip install 'dask[distributed]'"
+        ) from exc
+    # In a thread: asyncio.run cannot run inside a caller's running event loop (Jupyter).
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            reply = pool.submit(asyncio.run, _identity(address, timeout)).result()
+        except (OSError, ValueError, TimeoutError, asyncio.TimeoutError) as exc:
+            raise _no_scheduler(address, exc if str(exc) else TimeoutError(
+                f"no answer within {timeout:g} s")) from exc
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ConfigError(f"{address} answers, but not as a Dask scheduler (it says "
+                          f"{reply.get('type') if isinstance(reply, dict) else reply!r})")
 
 
 def make_executor(

@@ -29,6 +29,21 @@ def _p_formats(df: pd.DataFrame) -> dict[str, str]:
     return {c: _P for c in df.columns if "p" in c.split() or c.endswith(" p") or c.startswith("p ")}
 
 
+def _user_file_origin(source: Any, units: str | None, family: Family) -> str:
+    """Lineage of the user's file: path, byte hash, dates, units and conversion, checks."""
+    dates = f"column `{source.date_column}`" if source.date_column else "its index"
+    unit = units or (f"{family.units[0]} (the default)" if family.units else "as given")
+    conversion = {
+        "price": " (prices converted to percent log returns 100 ln(P_t/P_t-1); the first date "
+                 "has no return)",
+        "decimal": " (multiplied by 100 to percent)",
+    }.get(units or "", "")
+    return (f"supplied by the user: file `{source.path}`, SHA-256 of its bytes "
+            f"`{source.sha256}`, {source.rows} rows read, dates from {dates}, units "
+            f"{unit}{conversion}; checked by the validation layer (dates increasing and unique, "
+            "numbers only, no missing values where the family allows none) before any model ran")
+
+
 def build_report(result: Any, family: Family) -> Any:
     """Assemble the report of a :class:`~validation.harness.CampaignResult`."""
     cfg = result.config
@@ -38,17 +53,33 @@ def build_report(result: Any, family: Family) -> Any:
     oos_index = next(iter(result.forecasts.values())).index
     hashes = {f"bundled/{k}": v for k, v in datasets.checksums().items()}
     hashes["campaign data (values and index)"] = frame_sha256(result.data)
+    user_file = getattr(result, "source", None)
+    plugins = getattr(result, "plugins", None) or {}
+    if user_file is not None:
+        hashes[f"user file {user_file.name} (bytes)"] = user_file.sha256
+    extra: dict[str, Any] = {"config": cfg.to_dict(), "wall time (s)": round(result.seconds, 1)}
+    if plugins:
+        extra["plug-in models"] = plugins
     manifest = reproducibility_manifest(
         seeds={"campaign": cfg.seed, **{f"sensitivity {i}": s for i, s in
                                         enumerate(cfg.sensitivity.seeds)}},
         data_hashes=hashes,
-        extra={"config": cfg.to_dict(), "wall time (s)": round(result.seconds, 1)},
+        extra=extra,
     )
-    champions, challengers = family.roles(list(result.forecasts))
+    champions, challengers = family.split_roles(list(result.forecasts))
     bundled = cfg.dataset is not None
-    source = family.datasets[cfg.dataset] if bundled else "data supplied in memory"
+    if bundled:
+        source = family.datasets[cfg.dataset]
+        label = cfg.dataset
+    elif user_file is not None:
+        col = cfg.column if isinstance(cfg.column, str) or cfg.column is None else \
+            ", ".join(cfg.column)
+        source = f"{user_file.name}" + (f", column {col}" if col else "")
+        label = user_file.name
+    else:
+        source, label = "data supplied in memory", "in-memory data"
     rep = validation_report_skeleton(
-        f"Validation report: {cfg.family} models on {cfg.dataset or 'in-memory data'}",
+        f"Validation report: {cfg.family} models on {label}",
         f"Champions {', '.join(champions)} against challengers {', '.join(challengers) or 'none'}",
         meta={
             "Family": cfg.family, "Dataset": source,
@@ -66,9 +97,13 @@ def build_report(result: Any, family: Family) -> Any:
     )
 
     data = rep["data"]
-    origin = ("shipped with the package (bytes verified against their published SHA-256 "
-              "before use)" if bundled else
-              "passed by the caller; its SHA-256 (values and index) is in the manifest")
+    if bundled:
+        origin = ("shipped with the package (bytes verified against their published SHA-256 "
+                  "before use)")
+    elif user_file is not None:
+        origin = _user_file_origin(user_file, cfg.units, family)
+    else:
+        origin = "passed by the caller; its SHA-256 (values and index) is in the manifest"
     data.add(Text(
         f"The campaign uses **{source}**, {origin}. Observations: "
         f"{len(result.data)}, {result.data.index[0]:%Y-%m-%d} .. "
@@ -81,6 +116,15 @@ def build_report(result: Any, family: Family) -> Any:
     for eq in desc["equations"]:
         con.add(Equation(eq))
     con.add(Text("\n".join(f"- {c}" for c in desc["constraints"])))
+    if plugins:
+        con.add(Text(
+            "Models supplied by the user (plug-ins, `validation.plugins`): their equations are "
+            "not part of this report; the validator reviews them from their source, identified "
+            "by the SHA-256 of the module file. They were run through the same walk-forward, "
+            "data and scoring as the library's models."))
+        tab = pd.DataFrame.from_dict(plugins, orient="index")
+        tab.index.name = "model"
+        con.add(Table(tab, caption="User-supplied models", name="plugin_models"))
 
     proc = rep["process"]
     proc.add(Text(

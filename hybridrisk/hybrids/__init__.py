@@ -8,6 +8,8 @@ from hybridrisk.hybrids.copula import LNNCopula, LNNCopulaResult
 from hybridrisk.hybrids.dcc import LNNDCC, LNNDCCResult
 from hybridrisk.hybrids.dns import LNNDNS, LNNDNSResult
 from hybridrisk.hybrids.garch import LNNGARCH, LNNGARCHResult
+from hybridrisk.hybrids.sabr import LNNSABR, LNNSABRResult
+from hybridrisk.hybrids.sabr_calendar import LNNSABRCalendar
 
 __all__ = [
     "LNNGARCH",
@@ -18,4 +20,7 @@ __all__ = [
     "LNNCopulaResult",
     "LNNDNS",
     "LNNDNSResult",
+    "LNNSABR",
+    "LNNSABRCalendar",
+    "LNNSABRResult",
 ]

@@ -9,6 +9,8 @@ comes from), :mod:`~hybridrisk.kernels.dcc` (DCC(1,1) correlations and likelihoo
 :mod:`~hybridrisk.kernels.dns` (dynamic Nelson-Siegel: factors, Diebold-Li dynamics, the OU
 form), :mod:`~hybridrisk.kernels.copulas` (bivariate Gaussian, t, Clayton, Gumbel, Frank and
 rotations: densities, h-functions, simulation, Kendall's tau, tail dependence),
+:mod:`~hybridrisk.kernels.copula_dynamics` (Patton and GAS recursions: links, scores, Fisher
+information),
 :mod:`~hybridrisk.kernels.sabr` (Hagan and Le Floc'h-Kennedy SABR implied vols),
 :mod:`~hybridrisk.kernels.smile_arbitrage` (butterfly, calendar and wing diagnostics).
 """

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from validation.families.base import Family, FamilyScores
 from validation.families.curve import CurveFamily
+from validation.families.dependence import DependenceFamily
+from validation.families.smile import SmileFamily
 from validation.families.volatility import VolatilityFamily
 
-FAMILIES: dict[str, Family] = {"volatility": VolatilityFamily(), "curve": CurveFamily()}
+FAMILIES: dict[str, Family] = {"volatility": VolatilityFamily(), "curve": CurveFamily(),
+                               "dependence": DependenceFamily(), "smile": SmileFamily()}
 
 __all__ = ["FAMILIES", "Family", "FamilyScores"]

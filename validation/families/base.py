@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["Family", "FamilyScores", "check_row"]
+from hybridrisk.checks import check_timeseries
+from hybridrisk.errors import ConfigError, DataValidationError
+
+__all__ = ["Family", "FamilyScores", "ForecastContract", "check_row"]
 
 
 def check_row(check: str, reference: str, value: float, ref: float, tol: float) -> dict:
@@ -39,14 +44,50 @@ class FamilyScores:
     verdicts: list[tuple[str, ...]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ForecastContract:
+    """The forecast columns a family scores: what a plug-in task must return.
+
+    Attributes
+    ----------
+    family
+        The family's name (for messages).
+    required
+        Columns every window must return.
+    optional
+        ``(column, fill value)`` pairs: added with the fill value when a task leaves them out.
+    allow_nan
+        Whether required columns may hold NaN (a curve forecast for an unpublished tenor);
+        infinities are never allowed.
+    positive
+        Columns that must be strictly positive (a variance).
+    """
+
+    family: str
+    required: tuple[str, ...]
+    optional: tuple[tuple[str, float], ...] = ()
+    allow_nan: bool = False
+    positive: tuple[str, ...] = ()
+
+
 class Family(abc.ABC):
-    """A model family: datasets, models, scoring and report sections."""
+    """A model family: datasets, models, scoring and report sections.
+
+    Besides the abstract methods, a family inherits the generic handling of the user's own
+    data (:meth:`from_user_data`) and models (:meth:`forecast_contract`, :meth:`split_roles`);
+    it overrides them only where its data or forecasts need more (unit conversion, required
+    forecast columns).
+    """
 
     name: str
     #: dataset name -> one-line description
     datasets: dict[str, str]
     #: model kinds a config may name (``models: {NAME: {kind: ..., ...}}``)
     kinds: tuple[str, ...]
+    #: units the user's data may be stated in (``--units``); empty: taken as they are
+    units: ClassVar[tuple[str, ...]] = ()
+    #: whether the family's models handle missing cells (NaN) in the data themselves
+    allow_missing: ClassVar[bool] = True
 
     @abc.abstractmethod
     def load(self, dataset: str) -> pd.DataFrame:
@@ -77,3 +118,87 @@ class Family(abc.ABC):
     @abc.abstractmethod
     def describe(self) -> dict[str, Any]:
         """Scope, equations, constraints and limitations for the report."""
+
+    # ---------------------------------------------------------- the user's own data
+    def from_user_data(
+        self, frame: pd.DataFrame | pd.Series, *, column: str | Sequence[str] | None = None,
+        units: str | None = None,
+    ) -> pd.DataFrame:
+        """The user's data in the family's layout, validated; the frame is not modified.
+
+        The default takes the named columns (all of them for ``column=None``) as they are and
+        runs them through :func:`hybridrisk.checks.check_timeseries`: a DatetimeIndex,
+        increasing and without duplicates, numbers only, no infinities, and NaN only where
+        :attr:`allow_missing` (never a date on which every column is missing). Families whose
+        data need a conversion (prices to returns) override it.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame or pandas.Series
+            With the dates on its index (:func:`validation.userdata.set_date_index`).
+        column : str or sequence of str, optional
+            The column(s) to use.
+        units : str, optional
+            One of :attr:`units`; families without units refuse any.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A float64 copy with a DatetimeIndex.
+
+        Raises
+        ------
+        DataValidationError
+            Naming the column, the first bad row and the rule.
+        ConfigError
+            Units the family does not know.
+        """
+        from validation.userdata import select_columns
+
+        if units is not None and units not in self.units:
+            raise ConfigError(
+                f"units={units!r}: the {self.name} family takes its data as they are"
+                if not self.units else f"units must be one of {self.units}, got {units!r}")
+        data = check_timeseries(select_columns(frame, column), name="data",
+                                allow_nan=self.allow_missing)
+        empty = data.isna().all(axis=1).to_numpy()
+        if empty.any():
+            label = data.index[int(np.flatnonzero(empty)[0])]
+            raise DataValidationError(
+                "finite", "no column has a value on this date: drop the row (a holiday?)",
+                row=label.isoformat())
+        return data
+
+    # -------------------------------------------------------- the user's own models
+    def forecast_contract(self, data: pd.DataFrame) -> ForecastContract | None:
+        """The forecast columns a plug-in task must return on ``data``; ``None``: unchecked.
+
+        Families override it so that a plug-in with wrong or missing columns stops in its
+        first window with a message naming the model, instead of failing in the scoring.
+        """
+        return None
+
+    def set_plugin_roles(self, roles: Mapping[str, str]) -> None:
+        """Record the role (``"champion"`` or ``"challenger"``) of each plug-in model.
+
+        The harness calls it at the start of every campaign (with ``{}`` when there is none),
+        so roles of an earlier campaign never leak into the next.
+        """
+        self._plugin_roles = dict(roles)
+
+    @property
+    def plugin_roles(self) -> dict[str, str]:
+        """Plug-in model name -> role, as configured for the current campaign."""
+        return dict(getattr(self, "_plugin_roles", {}))
+
+    def split_roles(self, names: Sequence[str]) -> tuple[list[str], list[str]]:
+        """(champions, challengers): plug-ins by their configured role, others by :meth:`roles`.
+
+        Both lists keep the order of ``names``.
+        """
+        plug = getattr(self, "_plugin_roles", {})
+        native = [n for n in names if n not in plug]
+        champs, challs = self.roles(native) if native else ([], [])
+        champions = set(champs) | {n for n in names if plug.get(n) == "champion"}
+        challengers = set(challs) | {n for n in names if plug.get(n) == "challenger"}
+        return ([n for n in names if n in champions], [n for n in names if n in challengers])

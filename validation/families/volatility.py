@@ -10,14 +10,15 @@ proxy).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from hybridrisk.checks import check_timeseries
 from hybridrisk.errors import ConfigError, DataValidationError
 from hybridrisk.results import LEVELS, es_column, var_column
 from validation.backtests import (
@@ -28,7 +29,7 @@ from validation.backtests import (
     kupiec_pof,
 )
 from validation.compare import diebold_mariano, model_confidence_set
-from validation.families.base import Family, FamilyScores, check_row
+from validation.families.base import Family, FamilyScores, ForecastContract, check_row
 from validation.losses import mse, qlike
 from validation.walkforward import Window, split_window
 
@@ -208,6 +209,9 @@ class VolatilityFamily(Family):
     kinds: tuple[str, ...] = ("garch", "lnn-garch")
     #: model name -> kind, as configured (what decides champion or challenger)
     model_kinds: dict[str, Any] = field(default_factory=dict)
+    #: the user's series may be percent or decimal returns, or prices
+    units: ClassVar[tuple[str, ...]] = ("percent", "decimal", "price")
+    allow_missing: ClassVar[bool] = False
 
     def load(self, dataset: str) -> pd.DataFrame:
         from hybridrisk import datasets
@@ -224,6 +228,52 @@ class VolatilityFamily(Family):
         if dataset == "dem_gbp":
             return pd.DataFrame({"returns": datasets.dem_gbp_returns()})
         raise ConfigError(f"unknown dataset {dataset!r}; known: {sorted(self.datasets)}")
+
+    def from_user_data(
+        self, frame: pd.DataFrame | pd.Series, *, column: str | Sequence[str] | None = None,
+        units: str | None = None,
+    ) -> pd.DataFrame:
+        """The user's series as percent returns in a ``returns`` column.
+
+        ``column`` names the series; without it the data's only column, or a ``returns``
+        column together with any other columns as the hybrid's covariates (the layout of the
+        bundled data). ``units`` (default ``"percent"``): see :mod:`validation.userdata`;
+        prices become percent log returns, one date shorter.
+        """
+        from validation.userdata import select_columns, to_percent_returns
+
+        if isinstance(frame, pd.Series):
+            frame = frame.to_frame(frame.name if frame.name is not None else "returns")
+        covs: list[Any] = []
+        if column is None:
+            if "returns" in frame.columns:
+                target = "returns"
+                covs = [c for c in frame.columns if c != "returns"]
+            elif frame.shape[1] == 1:
+                target = frame.columns[0]
+            else:
+                raise DataValidationError(
+                    "columns", "name the column of returns or prices (--column, column=); the "
+                    f"data have {[str(c) for c in frame.columns]}")
+        else:
+            cols = [column] if isinstance(column, str) else list(column)
+            if len(cols) != 1:
+                raise ConfigError(f"the volatility family models one series: name one column, "
+                                  f"got {cols}")
+            target = cols[0]
+        sel = select_columns(frame, [target, *covs])
+        r = to_percent_returns(sel[target], units or "percent", column=target)
+        out = pd.DataFrame({"returns": r})
+        if covs:
+            x = check_timeseries(sel[covs], name="covariates")
+            out = out.join(x.loc[r.index])
+        return out
+
+    def forecast_contract(self, data: pd.DataFrame) -> ForecastContract:
+        """Mean, variance (positive), VaR and ES at every level; ``nu`` (NaN: not a t)."""
+        levels = [c for lev in LEVELS for c in (var_column(lev), es_column(lev))]
+        return ForecastContract("volatility", ("mean", "variance", *levels),
+                                optional=(("nu", float("nan")),), positive=("variance",))
 
     def default_models(self, *, quick: bool) -> dict[str, dict[str, Any]]:
         return {
@@ -268,7 +318,7 @@ class VolatilityFamily(Family):
                 raise ConfigError(f"model {n!r} forecasts other days than {names[0]!r}")
         r = data["returns"].loc[index]
         proxy = r**2
-        champions, challengers = self.roles(names)
+        champions, challengers = self.split_roles(names)
         sc = FamilyScores()
 
         q = {n: qlike(proxy, forecasts[n]["variance"], form="log").to_series() for n in names}

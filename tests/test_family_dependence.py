@@ -1,0 +1,272 @@
+"""The dependence family: data, margins without look-ahead, scoring, a small campaign."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy import special, stats
+
+from baselines.margins import garch_pits
+from hybridrisk.errors import ConfigError
+from hybridrisk.kernels import copulas as K
+from validation.config import CampaignConfig, SensitivityConfig
+from validation.families import FAMILIES
+from validation.families.dependence import DependenceFamily, rosenblatt_tests
+from validation.families.dependence_tasks import (
+    COPULA_COLUMNS,
+    FAMILY_CODES,
+    DCCCopulaTask,
+    GASCopulaTask,
+    LNNCopulaTask,
+    StaticCopulaTask,
+    fit_margins,
+    portfolio_return,
+    simulate_portfolio,
+    var_es_from_draws,
+)
+from validation.walkforward import WalkForward
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def fx() -> pd.DataFrame:
+    return DependenceFamily().load("ecb_fx")
+
+
+# ---------------------------------------------------------------- data and configuration
+
+
+def test_datasets_and_registration(fx):
+    fam = FAMILIES["dependence"]
+    assert isinstance(fam, DependenceFamily)
+    assert list(fx.columns) == ["EURUSD", "EURGBP"] and fx.index[0] == pd.Timestamp("1999-01-05")
+    jpy = fam.load("ecb_fx:USD,JPY")
+    assert list(jpy.columns) == ["EURUSD", "EURJPY"]
+    np.testing.assert_array_equal(jpy["EURUSD"].to_numpy(), fx["EURUSD"].to_numpy())
+    eq = fam.load("sp500_nasdaq")
+    assert list(eq.columns) == ["SP500", "NASDAQ"] and len(eq) == 5030
+    # a currency pair is a dataset name the config (and so the CLI) accepts as it is
+    cfg = CampaignConfig(family="dependence", dataset="ecb_fx:USD,JPY")
+    assert "EUR/JPY" in fam.datasets[cfg.dataset]
+    for bad in ("ecb_fx:USD,XXX", "ecb_fx:USD,USD", "ecb"):
+        with pytest.raises(ConfigError):
+            CampaignConfig(family="dependence", dataset=bad)
+    with pytest.raises(ConfigError):
+        fam.load("bunds")
+    with pytest.raises(ConfigError):
+        fam.tasks({"X": {"kind": "garch"}}, quick=True)
+    with pytest.raises(ConfigError):
+        fam.tasks({"X": {"kind": "static-copula", "family": "t"}}, quick=True)
+    with pytest.raises(ConfigError):
+        fam.tasks({"X": {"kind": "gas", "family": "frank"}}, quick=True)
+    with pytest.raises(ConfigError):
+        fam.tasks({"X": {"kind": "dcc", "n_draws": 10}}, quick=True)
+
+
+def test_user_data_two_price_series():
+    idx = pd.bdate_range("2020-01-01", periods=300)
+    gen = np.random.default_rng(1)
+    px = pd.DataFrame(100 * np.exp(np.cumsum(gen.normal(0, 0.01, (300, 3)), axis=0)),
+                      index=idx, columns=["a", "b", "c"])
+    out = DependenceFamily().from_user_data(px, column=["a", "c"], units="price")
+    assert list(out.columns) == ["a", "c"] and len(out) == 299
+    np.testing.assert_allclose(out["c"], 100 * np.log(px["c"]).diff().iloc[1:])
+    with pytest.raises(ConfigError, match="pair"):
+        DependenceFamily().from_user_data(px)
+    with pytest.raises(ConfigError):
+        DependenceFamily().from_user_data(px[["a", "b"]], units="basis points")
+
+
+def test_roles_follow_kinds_not_names():
+    fam = DependenceFamily()
+    names = list(fam.default_models(quick=False))
+    assert fam.roles(names) == (names[:-1], ["LNN-Copula-t"])
+    fam.register({"LNN lookalike": StaticCopulaTask(), "mine": LNNCopulaTask()})
+    assert fam.roles(["LNN lookalike", "mine"]) == (["LNN lookalike"], ["mine"])
+    with pytest.raises(ConfigError, match="no known kind"):
+        DependenceFamily().roles(["unknown"])
+
+
+# ---------------------------------------------------------------- margins and tasks
+
+
+def test_margins_are_fitted_before_the_block(fx):
+    data = fx.iloc[-900:]
+    win = WalkForward(refit=20, oos=40, min_train=500).plan(data)[0]
+    sl = data.iloc[win.train_start: win.block_end + 1]
+    m = fit_margins(sl, win)
+    # over the training span: exactly garch_pits (IFM) of the training data
+    ref = garch_pits(sl.iloc[: win.n_train])
+    np.testing.assert_allclose(m.u_train.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-12)
+    assert m.u_block.index.equals(sl.index[-win.n_block:])
+    # a shock on the block's day k moves sigma from day k + 1 on and the PIT of day k only
+    moved = sl.copy()
+    moved.iloc[-5, 0] += 3.0
+    m2 = fit_margins(moved, win)
+    np.testing.assert_array_equal(m2.sigma_block[:-4], m.sigma_block[:-4])
+    assert not np.allclose(m2.sigma_block[-4:, 0], m.sigma_block[-4:, 0])
+    np.testing.assert_array_equal(m2.u_block.iloc[:-5], m.u_block.iloc[:-5])
+    np.testing.assert_array_equal(m2.mu, m.mu)
+
+
+@pytest.mark.parametrize("task", [
+    StaticCopulaTask(family="best", copula_window=300, n_draws=500),
+    GASCopulaTask(copula_window=300, n_draws=500, n_starts=1),
+    DCCCopulaTask(copula_window=300, n_draws=500),
+    LNNCopulaTask(copula_window=400, n_draws=500, epochs=1, max_train=400),
+], ids=["static-aic", "gas", "dcc", "lnn"])
+def test_tasks_use_only_the_past(fx, task):
+    data = fx.iloc[-700:]
+    win = WalkForward(refit=15, oos=30, min_train=500).plan(data)[0]
+    sl = data.iloc[win.train_start: win.block_end + 1]
+    out = task(sl, win, 11)
+    assert out.index.equals(sl.index[-win.n_block:])
+    assert set(COPULA_COLUMNS) <= set(out.columns) and np.isfinite(out["logscore"]).all()
+    assert (out["VaR_0.99"] > out["VaR_0.95"]).all() and (out["ES_0.99"] >= out["VaR_0.99"]).all()
+    # the log score is the kernel's copula log density at the day's PITs and parameters
+    fam = {v: k for k, v in FAMILY_CODES.items()}[int(out["family_code"].iloc[0])]
+    th = out["param1"].to_numpy() if fam != "student" else out[["param1", "param2"]].to_numpy()
+    ref = K.log_density(fam, torch.tensor(out[["u_1", "u_2"]].to_numpy()), torch.tensor(th),
+                        int(out["rotation"].iloc[0]))
+    np.testing.assert_allclose(out["logscore"], ref.numpy(), rtol=1e-9, atol=1e-12)
+    # the same window and seed give the same bytes; a shock on a block day moves nothing
+    # forecast before it
+    pd.testing.assert_frame_equal(task(sl, win, 11), out)
+    moved = sl.copy()
+    moved.iloc[-5] += 2.0
+    again = task(moved, win, 11)
+    par = ["param1", "param2", "tau", "sigma_1", "sigma_2"]
+    pd.testing.assert_frame_equal(again[par].iloc[:-4], out[par].iloc[:-4])
+    pd.testing.assert_frame_equal(again.iloc[:-5], out.iloc[:-5])
+
+
+def test_portfolio_simulation_against_the_normal_closed_form():
+    n, m, rho = 20, 20000, 0.6
+    sig = np.array([1.0, 0.5])
+    frame = pd.DataFrame({"family_code": FAMILY_CODES["gaussian"], "rotation": 0,
+                          "param1": rho, "param2": np.nan, "mu_1": 0.0, "mu_2": 0.0,
+                          "sigma_1": sig[0], "sigma_2": sig[1], "nu_1": 1e9, "nu_2": 1e9},
+                         index=range(n))
+    draws = simulate_portfolio(frame, np.random.default_rng(3).random((n, m, 2)))
+    out = var_es_from_draws(draws)
+    # nu -> inf margins and a Gaussian copula: bivariate normal returns; the portfolio's
+    # simple return differs from the mean of the log returns by O(r^2 / 100)
+    sd = 0.5 * np.sqrt(sig[0] ** 2 + sig[1] ** 2 + 2 * rho * sig[0] * sig[1])
+    z = stats.norm.ppf(0.99)
+    assert out["VaR_0.99"].mean() == pytest.approx(z * sd, rel=0.01)
+    assert out["ES_0.99"].mean() == pytest.approx(sd * stats.norm.pdf(z) / 0.01, rel=0.015)
+    assert portfolio_return(1.0, -1.0) == pytest.approx(100 * (np.exp(0.01) + np.exp(-0.01)
+                                                               - 2) / 2)
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def _synthetic(n: int = 300) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, DependenceFamily]:
+    """Three Gaussian-copula models on PITs from a Gaussian copula with rho = 0.5."""
+    idx = pd.bdate_range("2018-06-01", periods=n)
+    gen = np.random.default_rng(5)
+    z = gen.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], n)
+    u = special.ndtr(z)
+    nu, sig = 8.0, np.array([0.6, 0.5])
+    rets = sig * special.stdtrit(nu, u) * np.sqrt((nu - 2) / nu)
+    data = pd.DataFrame(rets, index=idx, columns=["x", "y"])
+    rho_path = {"A": np.full(n, 0.5), "B": np.full(n, 0.2),
+                "C": 0.5 + 0.2 * np.sin(np.arange(n) / 20), "N": np.full(n, 0.5)}
+    out = {}
+    for name, rho in rho_path.items():
+        ls = K.log_density("gaussian", torch.tensor(u), torch.tensor(rho)).numpy()
+        f = pd.DataFrame({"logscore": ls, "u_1": u[:, 0], "u_2": u[:, 1], "mu_1": 0.0,
+                          "sigma_1": sig[0], "nu_1": nu, "mu_2": 0.0, "sigma_2": sig[1],
+                          "nu_2": nu, "family_code": FAMILY_CODES["gaussian"], "rotation": 0,
+                          "param1": rho, "param2": np.nan, "tau": 2 / np.pi * np.arcsin(rho),
+                          "tail_lower": 0.0, "tail_upper": 0.0}, index=idx)
+        for lev, v in ((0.95, 0.55), (0.975, 0.65), (0.99, 0.8)):
+            f[f"VaR_{lev}"] = v
+            f[f"ES_{lev}"] = v * 1.2
+        out[name] = f
+    fam = DependenceFamily()
+    fam.register({"A": StaticCopulaTask(family="gaussian"),
+                  "B": StaticCopulaTask(family="gaussian"),
+                  "C": LNNCopulaTask(family="gaussian"), "N": LNNCopulaTask(family="gaussian")})
+    return out, data, fam
+
+
+def test_scoring_against_independent_numbers():
+    fc, data, fam = _synthetic()
+    sc = fam.score(fc, data, seed=0)
+    head = sc.tables["log_scores"]
+    assert list(head.index) == ["A", "B", "C", "N"]
+    for n, f in fc.items():
+        assert head.loc[n, "mean log score"] == pytest.approx(f["logscore"].mean(), rel=1e-14)
+    # the challenger at its nested state scores as its champion: the same MCS p-value
+    assert head.loc["N", "MCS p-value"] == head.loc["A", "MCS p-value"]
+
+    # Diebold-Mariano with the HLN correction, h = 1, on the negative log score, by hand
+    dm = sc.tables["diebold_mariano"].set_index(["challenger", "champion"])
+    d = fc["B"]["logscore"].to_numpy() - fc["C"]["logscore"].to_numpy()  # loss_C - loss_B
+    n = len(d)
+    stat = d.mean() / np.sqrt(np.mean((d - d.mean()) ** 2) / n) * np.sqrt((n - 1) / n)
+    row = dm.loc[("C", "B")]
+    assert row["DM (HLN)"] == pytest.approx(stat, rel=1e-10)
+    assert row["p challenger better"] == pytest.approx(stats.t.cdf(stat, n - 1), rel=1e-10)
+    assert row["p two-sided"] == pytest.approx(2 * stats.t.sf(abs(stat), n - 1), rel=1e-10)
+    assert row["mean log-score diff"] == pytest.approx(-d.mean(), rel=1e-12)
+    assert np.isnan(dm.loc[("N", "A"), "DM (HLN)"])  # identical forecasts: no test
+    assert any("nested state" in v[1] for v in sc.verdicts)
+
+    # Kupiec POF of the portfolio's 99% VaR, by hand
+    r = 100 * (0.5 * np.expm1(data["x"] / 100) + 0.5 * np.expm1(data["y"] / 100))
+    hits = (r < -0.8).to_numpy()
+    x, p = int(hits.sum()), 0.01
+    lr = -2 * (x * np.log(p) + (n - x) * np.log(1 - p)
+               - (x * np.log(x / n) if x else 0) - (n - x) * np.log(1 - x / n))
+    bt = sc.tables["var_backtests"].set_index(["model", "level"])
+    assert bt.loc[("A", 0.99), "exceptions"] == x
+    assert bt.loc[("A", 0.99), "Kupiec p"] == pytest.approx(stats.chi2.sf(lr, 1), rel=1e-10)
+    assert np.isfinite(bt.loc[("A", 0.975), "ES Z2 p"])
+
+    # Rosenblatt of the Gaussian copula: e2 = Phi((z2 - rho z1) / sqrt(1 - rho^2))
+    z1, z2 = special.ndtri(fc["A"]["u_1"]), special.ndtri(fc["A"]["u_2"])
+    s = z1**2 + ((z2 - 0.5 * z1) / np.sqrt(0.75)) ** 2
+    gof = sc.tables["goodness_of_fit"]
+    assert gof.loc["A", "chi2 KS p"] == pytest.approx(
+        stats.kstest(s, "chi2", args=(2,)).pvalue, rel=1e-9)
+    assert gof.loc["A", "chi2 KS p"] > 0.05  # the true model is not rejected
+    assert rosenblatt_tests(fc["A"])["independence p"] > 0.05
+    assert len(sc.tables["basel_zones"]) == 1
+    fig = next(iter(sc.figures.values()))()
+    assert fig.axes
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_quick_campaign_end_to_end(tmp_path):
+    from validation.harness import run_campaign
+
+    cfg = CampaignConfig(family="dependence", dataset="ecb_fx", out=str(tmp_path / "camp"),
+                         oos=42, refit=21, executor="serial", quick=True,
+                         sensitivity=SensitivityConfig(seeds=(), window_size=None,
+                                                       crisis=False))
+    res = run_campaign(cfg, progress=False)
+    assert res.report_html.is_file() and res.report_pdf.is_file()
+    head = res.headline
+    assert list(head.index) == list(DependenceFamily().default_models(quick=True))
+    assert np.isfinite(head["mean log score"]).all()
+    assert res.checks["passed"].all(), res.checks.loc[~res.checks["passed"], "check"].tolist()
+    assert len(res.scores.tables["diebold_mariano"]) == 6
+    u = res.forecasts["Static-t"][["u_1", "u_2"]]
+    for f in res.forecasts.values():  # every model is scored at the same PITs
+        pd.testing.assert_frame_equal(f[["u_1", "u_2"]], u)
+    html = res.report_html.read_text()
+    assert "Kendall" in html and "Rosenblatt" in html

@@ -1,0 +1,190 @@
+"""The smile family: data, leave-one-expiry-out machinery, scoring, arbitrage counts, a campaign."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from baselines.sabr import fit_sabr
+from hybridrisk.errors import ConfigError
+from hybridrisk.kernels.sabr import implied_vol
+from validation.families import FAMILIES
+from validation.families.smile import (
+    SmileFamily,
+    arbitrage_counts,
+    default_models,
+    loeo_tables,
+    run_smile_campaign,
+)
+from validation.families.smile_tasks import (
+    SPECS,
+    ClassicalSurface,
+    ModelSpec,
+    fit_classical,
+    leave_one_expiry_out,
+    load_quotes,
+)
+
+EQ = SPECS["dax"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _surface(params: dict[float, tuple[float, float, float]], f: float = 100.0,
+             x: np.ndarray | None = None, wiggle: float = 5e-4) -> pd.DataFrame:
+    rows = []
+    for t, (a, r, nu) in params.items():
+        k = f * np.exp(np.linspace(-0.4, 0.3, 8) * np.sqrt(t) if x is None else x)
+        v = implied_vol(f, torch.tensor(k), t, a, 1.0, r, nu).numpy()
+        v = v + wiggle * np.sin(7.0 * k)  # not exactly SABR: fits leave residuals
+        rows.append(pd.DataFrame({"surface": "toy", "expiry": t, "strike": k, "vol": v,
+                                  "forward": f, "label": f"{t}y"}))
+    return pd.concat(rows, ignore_index=True)
+
+
+TOY = {0.25: (0.25, -0.4, 1.2), 0.5: (0.24, -0.5, 0.9), 1.0: (0.23, -0.6, 0.7),
+       2.0: (0.22, -0.6, 0.5)}
+
+
+@pytest.fixture(scope="module")
+def toy() -> pd.DataFrame:
+    return _surface(TOY)
+
+
+@pytest.fixture(scope="module")
+def toy_table(toy) -> pd.DataFrame:
+    return fit_classical(toy, EQ)
+
+
+def test_registration_datasets_and_eur_cube():
+    fam = FAMILIES["smile"]
+    assert isinstance(fam, SmileFamily)
+    assert set(fam.datasets) == {"andreasen_huge", "dax", "eur_swaption_cube"}
+    eur = load_quotes("eur_swaption_cube")
+    assert len(eur) == 162 and eur["surface"].nunique() == 3
+    from hybridrisk.pricing.eur_curves import bootstrap_eur_curves
+
+    atm = bootstrap_eur_curves().atm_swaptions().set_index(["expiry", "tenor"])
+    row = eur[eur["label"] == "1Yx5Y"]
+    assert np.allclose(row["forward"], atm.loc[("1Y", "5Y"), "forward"], rtol=0, atol=0)
+    assert np.allclose(row["expiry"], 1.0) and row["forward"].iloc[0] > 0
+    # strikes are the forward plus the cube's offsets
+    np.testing.assert_allclose(np.sort(row["strike"] - row["forward"]),
+                               [-0.02, -0.01, -0.005, -0.0025, 0, 0.0025, 0.005, 0.01, 0.02],
+                               atol=1e-15)
+    dax = load_quotes("dax")
+    assert dax["expiry"].nunique() == 8 and len(dax) == 104
+    with pytest.raises(ConfigError):
+        load_quotes("spx")
+    with pytest.raises(ConfigError):
+        run_smile_campaign("spx", "unused")
+    with pytest.raises(ConfigError):
+        ModelSpec("sabr-cubic")
+    with pytest.raises(ConfigError):
+        ModelSpec("sabr-linear", {"epochs": 3})
+
+
+def test_leave_one_expiry_out_against_an_independent_computation(toy, toy_table):
+    lin = leave_one_expiry_out(ModelSpec("sabr-linear"), toy, toy_table, EQ, 0)
+    tv = leave_one_expiry_out(ModelSpec("sabr-total-variance"), toy, toy_table, EQ, 0)
+    knots = sorted(TOY)
+    for j, t in enumerate(knots):
+        rest = [x for x in knots if x != t]
+        fits = {x: fit_sabr(g["strike"], g["vol"], 100.0, x, beta=1.0).params
+                for x, g in toy[toy["expiry"].isin(rest)].groupby("expiry")}
+        k = toy.loc[toy["expiry"] == t, "strike"].to_numpy()
+        p = {c: np.interp(t, rest, [fits[x][c] for x in rest]) for c in ("alpha", "rho", "nu")}
+        ref = implied_vol(100.0, torch.tensor(k), t, p["alpha"], 1.0, p["rho"], p["nu"]).numpy()
+        np.testing.assert_allclose(lin.loc[lin["expiry"] == t, "model_vol"], ref, atol=1e-9)
+        if 0 < j < len(knots) - 1:  # total variance linear in T at fixed log-moneyness
+            a, b = knots[j - 1], knots[j + 1]
+
+            def w(x: float, k=k, fits=fits) -> np.ndarray:
+                q = fits[x]
+                return implied_vol(100.0, torch.tensor(k), x, q["alpha"], 1.0, q["rho"],
+                                   q["nu"]).numpy() ** 2 * x
+
+            lam = (t - a) / (b - a)
+            ref_tv = np.sqrt(((1 - lam) * w(a) + lam * w(b)) / t)
+            np.testing.assert_allclose(tv.loc[tv["expiry"] == t, "model_vol"], ref_tv,
+                                       atol=1e-9)
+    vols = toy.set_index(["expiry", "strike"])["vol"]
+    err = lin.set_index(["expiry", "strike"])
+    np.testing.assert_allclose(err["error_bp"], 1e4 * (err["model_vol"] - vols.loc[err.index]))
+
+
+def test_held_out_quotes_never_reach_the_fit(toy, toy_table):
+    model = ModelSpec("lnn-sabr", {"epochs": 3, "hidden_size": 2})
+    moved = toy.copy()
+    held = moved["expiry"] == 0.5
+    moved.loc[held, "vol"] += 0.05
+    table = toy_table.copy()
+    table.loc[0.5, ["alpha"]] *= 1.5  # its own calibration is dropped too
+    a = leave_one_expiry_out(model, toy, toy_table, EQ, 0)
+    b = leave_one_expiry_out(model, moved, table, EQ, 0)
+    np.testing.assert_array_equal(a.loc[a["expiry"] == 0.5, "model_vol"],
+                                  b.loc[b["expiry"] == 0.5, "model_vol"])
+    assert not np.array_equal(a.loc[a["expiry"] == 1.0, "model_vol"],
+                              b.loc[b["expiry"] == 1.0, "model_vol"])
+
+
+def test_scores_pooled_and_by_expiry():
+    def frame(err: list[float]) -> pd.DataFrame:
+        return pd.DataFrame({"surface": "s", "label": ["a", "a", "b", "b", "c", "c"],
+                             "expiry": [1, 1, 2, 2, 3, 3], "error_bp": err})
+
+    fc = {"classical": frame([3, 4, 1, 1, 10, 10]), "LNN": frame([1, 1, 1, 1, 2, 2])}
+    tabs = loeo_tables(fc, ["LNN"])
+    s = tabs["loeo_summary"]
+    assert s.loc["classical", "pooled RMSE (bp)"] == pytest.approx(
+        np.sqrt((9 + 16 + 1 + 1 + 100 + 100) / 6))
+    assert s.loc["LNN", "mean RMSE by expiry (bp)"] == pytest.approx((1 + 1 + 2) / 3)
+    assert s.loc["LNN", "best on (expiries)"] == 2
+    t = tabs["loeo_tests"].iloc[0]
+    assert (t["wins"], t["losses"]) == (2, 0)
+    by = tabs["loeo_by_expiry"]
+    assert by.loc[by["label"] == "a", "classical"].item() == pytest.approx(np.sqrt(12.5))
+    fam = SmileFamily()
+    assert fam.roles(list(default_models(True))) == (
+        ["SABR per expiry", "SABR linear in T", "SABR total variance"], ["LNN-SABR"])
+
+
+def test_arbitrage_counts_inside_and_outside(toy, toy_table):
+    clean = arbitrage_counts(ClassicalSurface(toy_table, EQ, "sabr-linear"), toy, EQ)
+    assert clean["inside quotes"].sum() == 0
+    # Hagan's density goes negative inside these quotes (nu = 2, rho = -0.9, T = 2)
+    bad = _surface({1.0: (0.2, -0.9, 2.0), 2.0: (0.2, -0.9, 2.0)},
+                   x=np.linspace(-1.5, 0.8, 12), wiggle=0.0)
+    t = fit_classical(bad, EQ)
+    counts = arbitrage_counts(ClassicalSurface(t, EQ, "sabr"), bad, EQ, between=False)
+    assert counts.loc["butterfly", "inside quotes"] > 0
+
+
+def test_tiny_campaign_end_to_end(tmp_path):
+    """Through the family's harness entry point, from a CampaignConfig as the CLI builds it."""
+    from validation.config import CampaignConfig
+
+    models = {n: {"kind": m.kind} for n, m in default_models(True).items()}
+    models["LNN-SABR"].update(epochs=2, hidden_size=2)
+    cfg = CampaignConfig(family="smile", dataset="eur_swaption_cube", out=str(tmp_path),
+                         quick=True, models=models)
+    res = FAMILIES["smile"].run_campaign(cfg, progress=False)
+    head = res.headline
+    assert list(head.index) == list(models)
+    assert np.isfinite(head["pooled RMSE (bp)"]).all()
+    assert res.checks["passed"].all(), res.checks
+    assert len(res.checks) == 9  # three checks on each of the three tenors
+    assert res.report_html.is_file() and res.report_pdf.is_file()
+    assert (tmp_path / "tables" / "loeo-summary.csv").is_file()
+    html = res.report_html.read_text()
+    assert "SIMULATION STUDY" in html and "leave-one-expiry-out" in html
+    arb = res.tables["arbitrage"]
+    assert set(arb.index) == set(models)

@@ -1,0 +1,550 @@
+"""Walk-forward tasks of the dependence family, and the margins and simulation they share.
+
+Every task does the same three things in a window (see :mod:`validation.families.dependence`
+for the scoring):
+
+1. **Margins (IFM).** A constant-mean GARCH(1,1)-t per series is fitted on the training span
+   (:func:`baselines.garch.fit_garch`) and run through the training span and the block with
+   its parameters fixed, so the PIT of day ``t`` uses returns up to ``t`` and parameters
+   estimated before the block: ``u_it = F_nu_i(z_it)``, ``F_nu`` the unit-variance t
+   distribution function. Every model of a campaign sees the same PITs.
+2. **Copula.** The model is estimated on the training PITs (the last ``copula_window`` of
+   them when set) and gives, for each block day, the one-step copula parameter from PITs up
+   to ``t - 1``. The log score of day ``t`` is the copula log density ``log c(u_t; theta_t)``
+   of the day's PIT pair, the same quantity for every model.
+3. **Portfolio.** The one-step joint distribution of the two returns (the margins' one-step
+   t distributions joined by the day's copula) is simulated with ``n_draws`` draws seeded by
+   the window's seed -- the same uniforms for every model, so model differences are not Monte
+   Carlo noise -- and the VaR and ES of the equally weighted portfolio are read off the draws.
+
+The output row of day ``t`` describes that one-step distribution completely (margins:
+``mu_i, sigma_i, nu_i``; copula: ``family_code``, ``rotation``, ``param1``, ``param2``), so the
+scoring can compute Rosenblatt transforms and simulate the model for the ES backtest without
+knowing which task produced it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import special
+
+from hybridrisk.errors import ConfigError
+from hybridrisk.kernels import copulas as K
+from hybridrisk.results import LEVELS, es_column, var_column
+from validation.walkforward import Window, split_window
+
+__all__ = [
+    "FAMILY_CODES",
+    "COPULA_COLUMNS",
+    "Margins",
+    "fit_margins",
+    "garch_filter",
+    "copula_label",
+    "kernel_theta",
+    "simulate_pairs",
+    "rosenblatt",
+    "simulate_portfolio",
+    "portfolio_return",
+    "var_es_from_draws",
+    "StaticCopulaTask",
+    "PattonCopulaTask",
+    "GASCopulaTask",
+    "DCCCopulaTask",
+    "LNNCopulaTask",
+    "TASKS",
+]
+
+#: Numeric code of each copula family in the forecast frames (a frame stays all-numeric).
+FAMILY_CODES: dict[str, int] = {f: i for i, f in enumerate(K.FAMILIES)}
+_FAMILY_OF = {i: f for f, i in FAMILY_CODES.items()}
+#: Columns every task returns besides the VaR/ES columns.
+COPULA_COLUMNS = ("logscore", "u_1", "u_2", "mu_1", "sigma_1", "nu_1", "mu_2", "sigma_2",
+                  "nu_2", "family_code", "rotation", "param1", "param2", "tau", "tail_lower",
+                  "tail_upper")
+#: Portfolio weights of the two series.
+WEIGHTS = (0.5, 0.5)
+# a simulated PIT that rounds onto the boundary (probability zero in exact arithmetic) is
+# moved to the nearest representable interior value, as baselines.copula_dynamics does
+_TINY, _ONE = 2.0 ** -1074, 1.0 - 2.0 ** -53
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Small fits run fastest on one torch thread; the caller's setting is restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------- margins
+
+
+@dataclass(frozen=True)
+class Margins:
+    """GARCH(1,1)-t margins fitted on a training span and fixed through the block.
+
+    Attributes
+    ----------
+    u_train, u_block : DataFrame
+        PITs over the training span and the block (columns: the data's).
+    mu, nu : ndarray, shape (2,)
+        Constant mean and degrees of freedom of each margin.
+    sigma_block : ndarray, shape (n_block, 2)
+        One-step conditional volatility of each block day (from returns up to ``t - 1``).
+    """
+
+    u_train: pd.DataFrame
+    u_block: pd.DataFrame
+    mu: np.ndarray
+    nu: np.ndarray
+    sigma_block: np.ndarray
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The margin columns of a forecast frame."""
+        n = len(self.u_block)
+        out: dict[str, np.ndarray] = {}
+        for j in (0, 1):
+            out[f"u_{j + 1}"] = self.u_block.iloc[:, j].to_numpy()
+            out[f"mu_{j + 1}"] = np.full(n, self.mu[j])
+            out[f"sigma_{j + 1}"] = self.sigma_block[:, j]
+            out[f"nu_{j + 1}"] = np.full(n, self.nu[j])
+        return out
+
+
+def std_t_cdf(z: np.ndarray, nu: float) -> np.ndarray:
+    """Distribution function of the unit-variance Student t (arch's standardised t)."""
+    return special.stdtr(nu, z * math.sqrt(nu / (nu - 2.0)))
+
+
+def std_t_ppf(u: np.ndarray, nu: Any) -> np.ndarray:
+    """Quantile function of the unit-variance Student t."""
+    nu = np.asarray(nu, dtype=float)
+    return special.stdtrit(nu, u) * np.sqrt((nu - 2.0) / nu)
+
+
+def garch_filter(res: Any, returns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals and conditional variances of a fitted GARCH(1,1) over ``returns``.
+
+    The recursion starts from the fit's own pre-sample variance (``res.backcast_value``), so
+    over the fit sample it reproduces the fit exactly and beyond it uses nothing but the
+    fixed parameters and past returns. (arch's ``fix`` would recompute the backcast and the
+    variance bounds from all of ``returns``, block included.)
+    """
+    from hybridrisk.kernels.garch import garch_variance
+
+    p = res.params
+    e = returns.to_numpy(dtype=np.float64) - float(p["mu"])
+    h = garch_variance(torch.from_numpy(e.copy()), float(p["omega"]), float(p["alpha[1]"]),
+                       float(p["beta[1]"]), backcast=float(res.backcast_value)).numpy()
+    return e, h
+
+
+def _std_resid(res: Any, returns: pd.Series) -> np.ndarray:
+    e, h = garch_filter(res, returns)
+    return e / np.sqrt(h)
+
+
+def fit_margins(data: pd.DataFrame, window: Window) -> Margins:
+    """IFM margins of one window: fit on the training span, filter through the block.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Two columns of percent returns, the window's slice (training span then block).
+    window : Window
+        The walk-forward window.
+
+    Returns
+    -------
+    Margins
+
+    Raises
+    ------
+    DataValidationError
+        A PIT that rounds to 0 or 1 (a residual beyond double precision), naming the column
+        and the day.
+    """
+    from baselines.garch import fit_garch
+    from baselines.margins import check_pits
+
+    train, block = split_window(data, window)
+    u, sig, mu, nu = {}, [], [], []
+    for c in data.columns:
+        res = fit_garch(train[c], dist="t")
+        e, h = garch_filter(res, data[c])
+        n_u = float(res.params["nu"])
+        u[c] = std_t_cdf(e / np.sqrt(h), n_u)
+        sig.append(np.sqrt(h[-len(block):]))
+        mu.append(float(res.params["mu"]))
+        nu.append(n_u)
+    pits = pd.DataFrame(u, index=data.index, columns=data.columns)
+    check_pits(pits, name="GARCH-t PITs")
+    return Margins(pits.iloc[: len(train)], pits.iloc[len(train):], np.array(mu), np.array(nu),
+                   np.column_stack(sig))
+
+
+# ---------------------------------------------------------------- copula helpers
+
+
+def copula_label(code: int, rotation: int) -> str:
+    """``"student"``, ``"gumbel 180"``: the family of a forecast row, for people."""
+    fam = _FAMILY_OF[int(code)]
+    return f"{fam} {int(rotation)}" if fam in K.ROTATABLE else fam
+
+
+def kernel_theta(family: str, param1: np.ndarray, param2: np.ndarray) -> torch.Tensor:
+    """Per-row parameters as the kernel takes them: ``(n,)``, or ``(n, 2)`` for the t."""
+    p1 = torch.tensor(np.asarray(param1, dtype=np.float64))
+    if family == "student":
+        return torch.stack([p1, torch.tensor(np.asarray(param2, dtype=np.float64))], dim=1)
+    return p1
+
+
+def _groups(frame: pd.DataFrame) -> Iterator[tuple[str, int, np.ndarray]]:
+    """(family, rotation, row mask) of each copula present in a forecast frame."""
+    codes = frame["family_code"].to_numpy().astype(int)
+    rots = frame["rotation"].to_numpy().astype(int)
+    for code, rot in sorted(set(zip(codes.tolist(), rots.tolist(), strict=True))):
+        yield _FAMILY_OF[code], rot, (codes == code) & (rots == rot)
+
+
+def measures(family: str, rotation: int, param1: np.ndarray, param2: np.ndarray
+             ) -> dict[str, np.ndarray]:
+    """Kendall's tau and the lower/upper tail-dependence coefficients of per-row parameters."""
+    th = kernel_theta(family, param1, param2)
+    lower, upper = K.tail_dependence(family, th, rotation)
+    n = len(param1)
+    return {"tau": K.kendall_tau(family, th, rotation).numpy(),
+            "tail_lower": np.broadcast_to(lower.numpy(), (n,)).copy(),
+            "tail_upper": np.broadcast_to(upper.numpy(), (n,)).copy()}
+
+
+def simulate_pairs(frame: pd.DataFrame, w: np.ndarray) -> np.ndarray:
+    """Copula draws of each day of a forecast frame by the inverse Rosenblatt transform.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Forecast rows (``family_code``, ``rotation``, ``param1``, ``param2``).
+    w : ndarray, shape (n_days, n_draws, 2)
+        Independent uniforms.
+
+    Returns
+    -------
+    ndarray, shape (n_days, n_draws, 2)
+        ``u1 = w1``, ``u2 = hinv1(w1, w2; theta_t)``.
+    """
+    n, m, _ = w.shape
+    out = w.copy()
+    p1, p2 = frame["param1"].to_numpy(), frame["param2"].to_numpy()
+    for fam, rot, rows in _groups(frame):
+        k = int(rows.sum())
+        th = kernel_theta(fam, np.repeat(p1[rows], m), np.repeat(p2[rows], m))
+        v = K.hinv1(fam, torch.from_numpy(w[rows].reshape(k * m, 2)), th, rot).numpy()
+        out[rows, :, 1] = v.reshape(k, m)
+    return np.clip(out, _TINY, _ONE, out=out)
+
+
+def rosenblatt(frame: pd.DataFrame) -> np.ndarray:
+    """Rosenblatt transform of each day's PIT pair under its one-step copula.
+
+    Returns
+    -------
+    ndarray, shape (n_days, 2)
+        ``e1 = u1`` and ``e2 = hfunc1(u; theta_t) = P(U2 <= u2 | U1 = u1)``: independent
+        uniforms when the model is right.
+    """
+    u = frame[["u_1", "u_2"]].to_numpy(dtype=np.float64)
+    e = u.copy()
+    p1, p2 = frame["param1"].to_numpy(), frame["param2"].to_numpy()
+    for fam, rot, rows in _groups(frame):
+        th = kernel_theta(fam, p1[rows], p2[rows])
+        e[rows, 1] = K.hfunc1(fam, torch.from_numpy(u[rows]), th, rot).numpy()
+    return np.clip(e, _TINY, _ONE, out=e)
+
+
+def portfolio_return(r1: Any, r2: Any) -> Any:
+    """Percent return of the equally weighted portfolio of two percent log returns.
+
+    ``100 (w1 (e^{r1/100} - 1) + w2 (e^{r2/100} - 1))``: the simple return of a portfolio
+    rebalanced to equal weights every day (log returns do not add across assets).
+    """
+    return 100.0 * (WEIGHTS[0] * np.expm1(np.asarray(r1) / 100.0)
+                    + WEIGHTS[1] * np.expm1(np.asarray(r2) / 100.0))
+
+
+def simulate_portfolio(frame: pd.DataFrame, w: np.ndarray) -> np.ndarray:
+    """Portfolio returns (n_days, n_draws) from the frame's one-step margins and copulas."""
+    u = simulate_pairs(frame, w)
+    r = []
+    for j in (1, 2):
+        mu = frame[f"mu_{j}"].to_numpy()[:, None]
+        sig = frame[f"sigma_{j}"].to_numpy()[:, None]
+        nu = frame[f"nu_{j}"].to_numpy()[:, None]
+        r.append(mu + sig * std_t_ppf(u[..., j - 1], nu))
+    return portfolio_return(r[0], r[1])
+
+
+def var_es_from_draws(draws: np.ndarray) -> dict[str, np.ndarray]:
+    """VaR and ES (positive losses) at :data:`LEVELS` from simulated returns (n_days, m).
+
+    With the draws sorted, ``k = round(m p)``: VaR is minus the ``k``-th smallest draw and ES
+    minus the mean of the ``k`` smallest (so ES >= VaR always).
+    """
+    m = draws.shape[1]
+    srt = np.sort(draws, axis=1)
+    out: dict[str, np.ndarray] = {}
+    for lev in LEVELS:
+        k = max(1, int(round(m * (1.0 - lev))))
+        out[var_column(lev)] = -srt[:, k - 1]
+        out[es_column(lev)] = -srt[:, :k].mean(axis=1)
+    return out
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class _CopulaTask:
+    """What every copula task shares: the margins, the copula span and the portfolio."""
+
+    kind: ClassVar[str] = ""
+    #: copula estimated on the last ``copula_window`` training PITs (None: all of them)
+    copula_window: int | None = None
+    #: simulated draws per day for the portfolio VaR/ES
+    n_draws: int = 5000
+
+    def __post_init__(self) -> None:
+        for name in ("copula_window", "n_draws"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 100):
+                raise ConfigError(f"{name} must be an integer of at least 100, got {v!r}")
+        if self.n_draws is None:
+            raise ConfigError("n_draws must be an integer of at least 100, got None")
+
+    def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
+        with _one_thread():
+            m = fit_margins(data, window)
+            span = m.u_train.iloc[-self.copula_window:] if self.copula_window else m.u_train
+            family, rotation, p1, p2, logscore = self.copula(data, window, m, span, seed)
+            return self._frame(m, family, rotation, p1, p2, logscore, seed)
+
+    def copula(self, data: pd.DataFrame, window: Window, margins: Margins, span: pd.DataFrame,
+               seed: int) -> tuple[str, int, np.ndarray, np.ndarray, np.ndarray]:
+        """(family, rotation, param1, param2, log score) of each block day."""
+        raise NotImplementedError
+
+    def _frame(self, m: Margins, family: str, rotation: int, p1: np.ndarray, p2: np.ndarray,
+               logscore: np.ndarray, seed: int) -> pd.DataFrame:
+        n = len(m.u_block)
+        p2 = np.asarray(p2, dtype=float) if family == "student" else np.full(n, np.nan)
+        cols: dict[str, Any] = {"logscore": np.asarray(logscore, dtype=float), **m.columns(),
+                                "family_code": np.full(n, FAMILY_CODES[family]),
+                                "rotation": np.full(n, int(rotation)),
+                                "param1": np.asarray(p1, dtype=float), "param2": p2}
+        cols.update(measures(family, rotation, cols["param1"], p2))
+        out = pd.DataFrame(cols, index=m.u_block.index)
+        # the window's seed, not the model's: every model sees the same uniforms
+        w = np.random.default_rng(seed).random((n, self.n_draws, 2))
+        draws = simulate_portfolio(out, w)
+        for k, v in var_es_from_draws(draws).items():
+            out[k] = v
+        return out
+
+
+def _static_logscore(family: str, rotation: int, u: pd.DataFrame, theta: Any) -> np.ndarray:
+    return K.log_density(family, torch.tensor(u.to_numpy()), theta, rotation).numpy()
+
+
+@dataclass(frozen=True)
+class StaticCopulaTask(_CopulaTask):
+    """A static copula by maximum likelihood (:func:`baselines.fit_copula`).
+
+    ``family="best"`` selects, in every window, the family and rotation with the smallest
+    ``criterion`` among all kernel families (:func:`baselines.select_copula`).
+    """
+
+    kind: ClassVar[str] = "static-copula"
+    family: str = "student"
+    rotation: int = 0
+    criterion: str = "aic"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.family != "best":
+            K.check_family(self.family, self.rotation)
+        if self.criterion not in ("aic", "bic"):
+            raise ConfigError(f"criterion must be 'aic' or 'bic', got {self.criterion!r}")
+
+    def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
+        from baselines.copulas import fit_copula, select_copula
+
+        if self.family == "best":
+            res = select_copula(span, criterion=self.criterion).best
+        else:
+            res = fit_copula(span, self.family, self.rotation)
+        n = len(margins.u_block)
+        x = res.params.to_numpy()
+        p2 = np.full(n, x[1]) if len(x) > 1 else np.full(n, np.nan)
+        return (res.family, res.rotation, np.full(n, x[0]), p2,
+                _static_logscore(res.family, res.rotation, margins.u_block, res.theta))
+
+
+@dataclass(frozen=True)
+class _DynamicTask(_CopulaTask):
+    family: str = "student"
+    rotation: int = 0
+    n_starts: int = 2
+
+    def __post_init__(self) -> None:
+        from hybridrisk.kernels.copula_dynamics import check_dynamic
+
+        super().__post_init__()
+        check_dynamic(self.family, self.rotation)
+
+    def _fit(self, span: pd.DataFrame) -> Any:
+        raise NotImplementedError
+
+    def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
+        res = self._fit(span)
+        fc = res.filter(margins.u_block)
+        first = K.PARAM_NAMES[self.family][0]
+        p2 = fc["nu"].to_numpy() if self.family == "student" else None
+        return self.family, self.rotation, fc[first].to_numpy(), p2, fc["loglik"].to_numpy()
+
+
+@dataclass(frozen=True)
+class PattonCopulaTask(_DynamicTask):
+    """Patton's (2006) time-varying copula (:func:`baselines.fit_patton_copula`), estimated on
+    the copula span and filtered through the block with its parameters fixed."""
+
+    kind: ClassVar[str] = "patton"
+
+    def _fit(self, span: pd.DataFrame) -> Any:
+        from baselines.copula_patton import fit_patton_copula
+
+        return fit_patton_copula(span, self.family, self.rotation, n_starts=self.n_starts)
+
+
+@dataclass(frozen=True)
+class GASCopulaTask(_DynamicTask):
+    """The GAS(1,1) copula of Creal, Koopman & Lucas (2013) (:func:`baselines.fit_gas_copula`;
+    inverse-Fisher scaling for the Gaussian and t)."""
+
+    kind: ClassVar[str] = "gas"
+    scaling: str | None = None
+
+    def _fit(self, span: pd.DataFrame) -> Any:
+        from baselines.copula_gas import fit_gas_copula
+
+        return fit_gas_copula(span, self.family, self.rotation, scaling=self.scaling,
+                              n_starts=self.n_starts)
+
+
+@dataclass(frozen=True)
+class DCCCopulaTask(_CopulaTask):
+    """DCC(1,1) of Engle (2002) as a copula: its one-step correlation (and ``nu``).
+
+    :func:`baselines.fit_dcc` estimates both stages (GARCH(1,1)-t margins, then the DCC
+    recursion on their standardized residuals) on the returns of the copula span; over the
+    whole training span its margins are exactly the family's. The DCC's own residuals are
+    filtered through the block with every parameter fixed, giving ``rho_t`` from data up to
+    ``t - 1``; the copula of a multivariate t (normal) with correlation ``rho_t`` is the t
+    (Gaussian) copula with ``(rho_t, nu)``, scored at the family's PITs like every model.
+    """
+
+    kind: ClassVar[str] = "dcc"
+    dist: str = "t"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dist not in ("t", "normal"):
+            raise ConfigError(f"dist must be 't' or 'normal', got {self.dist!r}")
+
+    def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
+        from baselines.dcc import dcc_correlations, fit_dcc
+
+        train, block = split_window(data, window)
+        rets = train.loc[span.index]
+        res = fit_dcc(rets, dist=self.dist, univariate={"dist": "t"})
+        both = data.loc[span.index[0]:]
+        z = np.column_stack([_std_resid(res.univariate[c], both[c]) for c in data.columns])
+        a, b = float(res.params["a"]), float(res.params["b"])
+        rho = dcc_correlations(a, b, z, qbar=res.qbar)[-len(block):, 0, 1]
+        n = len(block)
+        if self.dist == "t":
+            family, p2 = "student", np.full(n, float(res.params["nu"]))
+            theta: Any = kernel_theta(family, rho, p2)
+        else:
+            family, p2, theta = "gaussian", None, torch.from_numpy(rho)
+        return family, 0, rho, p2, _static_logscore(family, 0, margins.u_block, theta)
+
+
+@dataclass(frozen=True)
+class LNNCopulaTask(_CopulaTask):
+    """The LNN-Copula challenger (:class:`hybridrisk.hybrids.LNNCopula`).
+
+    Its benchmark (head initialisation and penalty target) is the static MLE of the same
+    family on the copula span -- the static champion of that family -- so with the network
+    off its log scores are that champion's. The network is trained on the last ``max_train``
+    PITs of the span with the window's seed and filters the block without refitting.
+    """
+
+    kind: ClassVar[str] = "lnn-copula"
+    family: str = "student"
+    rotation: int = 0
+    cell: str = "cfc"
+    hidden_size: int = 8
+    epochs: int = 30
+    lr: float = 2e-2
+    window: int = 250
+    burn_in: int = 50
+    penalty: float = 1e-2
+    patience: int = 6
+    val_fraction: float = 0.2
+    max_train: int | None = 2000
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        K.check_family(self.family, self.rotation)
+        v = self.max_train
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 200):
+            raise ConfigError(f"max_train must be an integer of at least 200, got {v!r}")
+
+    def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
+        from baselines.copulas import fit_copula
+        from hybridrisk.hybrids import LNNCopula
+
+        static = fit_copula(span, self.family, self.rotation)
+        recent = span.iloc[-self.max_train:] if self.max_train else span
+        n_fit = len(recent) - int(np.floor(len(recent) * self.val_fraction))
+        if n_fit < self.window:
+            # the hybrid's windowing needs whole windows in its training part
+            raise ConfigError(f"LNN-Copula: window={self.window} is longer than the {n_fit} "
+                              "training observations left after the validation hold-out; "
+                              "lower window or raise max_train / copula_window")
+        model = LNNCopula(self.cell, self.hidden_size, family=self.family,
+                          rotation=self.rotation)
+        res = model.fit(recent, init=static, seed=seed, epochs=self.epochs, lr=self.lr,
+                        window=self.window, burn_in=self.burn_in, penalty=self.penalty,
+                        patience=self.patience, val_fraction=self.val_fraction, progress=False)
+        fc = res.filter(margins.u_block)
+        names = K.PARAM_NAMES[self.family]
+        p2 = fc["nu"].to_numpy() if self.family == "student" else None
+        return self.family, self.rotation, fc[names[0]].to_numpy(), p2, fc["loglik"].to_numpy()
+
+
+#: Task class of each model kind a config may name.
+TASKS: dict[str, type] = {t.kind: t for t in (StaticCopulaTask, PattonCopulaTask,
+                                              GASCopulaTask, DCCCopulaTask, LNNCopulaTask)}
