@@ -2,6 +2,14 @@
 
 from baselines.copula_dynamics import CopulaPathSimulation, DynamicCopulaResult
 from baselines.copula_gas import fit_gas_copula, gas_copula_filter, simulate_gas_copula
+from baselines.copula_multivariate import (
+    EllipticalCopulaResult,
+    VineResult,
+    fit_gaussian_copula,
+    fit_student_copula,
+    fit_vine,
+    vine_loglik,
+)
 from baselines.copula_patton import (
     fit_patton_copula,
     patton_copula_filter,
@@ -11,14 +19,8 @@ from baselines.copulas import (
     FIT_BOUNDS,
     CopulaResult,
     CopulaSelection,
-    EllipticalCopulaResult,
-    VineResult,
     fit_copula,
-    fit_gaussian_copula,
-    fit_student_copula,
-    fit_vine,
     select_copula,
-    vine_loglik,
 )
 from baselines.dcc import (
     DCCResult,

@@ -422,7 +422,10 @@ def garch_covariance(
     bc_value: float | None,
     kind: CovKind = "robust",
 ) -> np.ndarray:
-    """Parameter covariance of the given kind (see :meth:`baselines.garch.GARCHResult.covariance`)."""
+    """Parameter covariance of the given kind.
+
+    See :meth:`baselines.garch.GARCHResult.covariance` for the kinds.
+    """
     s = garch_scores(spec, params, y, bc_mode, bc_value)
     opg = s.T @ s
     if kind == "opg":

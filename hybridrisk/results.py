@@ -313,13 +313,15 @@ class CorrelationForecast:
 class Simulation:
     """Simulated paths after the last observation.
 
-    ``returns`` and ``variance`` have shape (n_paths, horizon) for one series and
-    (n_paths, horizon, N) for several (``columns`` then names them); ``correlations``, when
-    the model has them, (n_paths, horizon, N, N).
+    ``returns`` holds the simulated values: returns of one series, shape (n_paths, horizon), or
+    of several, (n_paths, horizon, N) with ``columns`` naming them (yields by maturity for a
+    curve model, the PIT pair for a copula). ``variance`` is the conditional variance of each
+    step where the model has one (volatility models), else None; ``correlations``, when the
+    model has them, has shape (n_paths, horizon, N, N).
     """
 
     returns: np.ndarray
-    variance: np.ndarray
+    variance: np.ndarray | None = None
     origin: Any = None
     seed: int | None = None
     columns: list[Any] | None = None

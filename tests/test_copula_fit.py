@@ -14,16 +14,13 @@ import pyvinecopulib as pv
 import torch
 from scipy import special, stats
 
-from baselines.copulas import (
-    FIT_BOUNDS,
-    CopulaResult,
-    fit_copula,
+from baselines.copula_multivariate import (
     fit_gaussian_copula,
     fit_student_copula,
     fit_vine,
-    select_copula,
     vine_loglik,
 )
+from baselines.copulas import FIT_BOUNDS, CopulaResult, fit_copula, select_copula
 from baselines.margins import garch_pits
 from hybridrisk import datasets
 from hybridrisk.errors import ConfigError, DataValidationError

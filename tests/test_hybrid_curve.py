@@ -17,7 +17,7 @@ from hybridrisk.errors import ConfigError, DataValidationError, NumericalError
 from hybridrisk.hybrids._training import make_windows
 from hybridrisk.hybrids.dns import LNNDNS, LNNDNSResult
 from hybridrisk.kernels.dns import DIEBOLD_LI_TAU, OUDynamics, ns_loadings, observe_factors
-from hybridrisk.results import Summary
+from hybridrisk.results import Simulation, Summary
 
 COLS = ["SVENY01", "SVENY02", "SVENY03", "SVENY05", "SVENY07", "SVENY10", "SVENY20", "SVENY30"]
 SMALL = {"epochs": 2, "batch_size": 8, "window": 48, "burn_in": 16, "progress": False}
@@ -290,8 +290,9 @@ def test_save_load_identical(trained, tmp_path):
     assert back.loglik == trained.loglik and back.benchmark.loglik == trained.benchmark.loglik
     assert back.aic == trained.aic
     sims = back.simulate(5, 10, seed=1)
-    assert sims.shape == (5, 10, len(COLS))
-    np.testing.assert_array_equal(sims, trained.simulate(5, 10, seed=1))
+    assert isinstance(sims, Simulation) and sims.returns.shape == (5, 10, len(COLS))
+    assert sims.columns == list(COLS) and sims.variance is None
+    np.testing.assert_array_equal(sims.returns, trained.simulate(5, 10, seed=1).returns)
 
 
 # ------------------------------------------------------------------------------ bad input

@@ -21,7 +21,7 @@ from baselines.var import (
 )
 from hybridrisk import datasets
 from hybridrisk.errors import ConfigError, DataValidationError
-from hybridrisk.results import LEVELS, es_column, var_column
+from hybridrisk.results import es_column, var_column
 
 # the columns of a rolling frame, one per level: the library's VaR_<level> / ES_<level>
 VAR = [var_column(p) for p in LEVELS]

@@ -185,9 +185,10 @@ def _make_search(tau_grid: np.ndarray, nss: bool, bounds: tuple[float, float], r
 
 
 #: The searches. Panel pass: 40 decays a side, the 10 best grid-local minima screened by 6 LM
-#: steps. Single day (:func:`baselines.nss.fit_nss`): 60 a side, the 200 best valley-floor points screened by
-#: 10 steps. Rescue of a panel's outlying days (:func:`baselines.nss.zero._rescue`): 100 a side, 400 valley
-#: points. In each, the best ``_KEEP`` screened starts are polished to convergence.
+#: steps. Single day (:func:`baselines.nss.fit_nss`): 60 a side, the 200 best valley-floor
+#: points screened by 10 steps. Rescue of a panel's outlying days
+#: (:func:`baselines.nss.zero._rescue`): 100 a side, 400 valley points. In each, the best
+#: ``_KEEP`` screened starts are polished to convergence.
 _PANEL_GRID, _PANEL_STARTS, _PANEL_SCREEN = 40, 10, 6
 _SINGLE_GRID, _SINGLE_STARTS, _SINGLE_SCREEN = 60, 200, 10
 _RESCUE_GRID, _RESCUE_STARTS, _RESCUE_SCREEN = 100, 400, 10

@@ -91,7 +91,7 @@ from hybridrisk.kernels.dns import (
     ou_mean,
 )
 from hybridrisk.lnn.heads import Bounded, Positive, Real
-from hybridrisk.results import Summary
+from hybridrisk.results import Simulation, Summary
 from hybridrisk.seed import torch_generator
 
 __all__ = ["LNNDNS", "LNNDNSResult", "THETA_NAMES"]
@@ -670,8 +670,9 @@ class LNNDNSResult(HybridResult):
         """Sum of :attr:`loglik_contributions`."""
         return float(self.loglik_contributions.sum())
 
-    def simulate(self, n_paths: int, horizon: int, seed: int | None = None) -> np.ndarray:
-        """Simulated yield paths (n_paths, horizon, n_maturities), one step per trading day.
+    def simulate(self, n_paths: int, horizon: int, seed: int | None = None) -> Simulation:
+        """Simulated yield paths: ``returns`` of shape (n_paths, horizon, n_maturities), one step
+        per trading day, ``columns`` the panel's tenors.
 
         The exact OU transition over one trading day with theta held at its last value (future
         inputs are unknown); the measurement noise of the curve is added to each day's yields.
@@ -697,7 +698,7 @@ class LNNDNSResult(HybridResult):
             f = step + f @ phi.T + rng.standard_normal((int(n_paths), 3)) @ chol.T
             carry = th[6] * math.exp(-th[7] * (h + 1)) * e0
             out[:, h] = f @ load.T + carry + sd * rng.standard_normal((int(n_paths), len(load)))
-        return out
+        return Simulation(out, None, self.panel.index[-1], seed, list(self.panel.yields.columns))
 
     # -- reporting ------------------------------------------------------------------------------
 
