@@ -31,6 +31,14 @@ pooled. In each process, on ``--threads`` CPU threads:
    first round only; one slower than
    ``--slow / 8`` seconds gets no profiler pass (its allocated peak shows as "-").
 
+``--plain`` is the simpler protocol some readers use instead: per process one warm-up training
+pass and ``--repeats`` (default 9) timed training passes, no memory passes and no forward
+timing; the table then shows medians of those. ``--only`` restricts the run to the models whose
+label contains one of the given strings (``--only LSTM CfC`` for the CfC rows and their
+reference), ``--shapes`` to named shapes. Every raw record (``--raw``) carries the 1-minute load
+average at its start and end, and which step loops the liquid cells used (``loops``: compiled
+or Python, see ``hybridrisk/lnn/_cfc_ext.py``); ``--python-loops`` forces the Python loops.
+
 All inputs are float32 with unit time steps (``times=None``). ncps is the ``ncps`` package
 (``pip install ncps``, the ``bench`` extra); its rows are skipped with a note when it is missing,
 as is the CTRNN row when ``hybridrisk.lnn.ctrnn`` is absent. The 1-minute load average is
@@ -41,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -184,14 +193,29 @@ def _allocated_peak(model: nn.Module, x: torch.Tensor, unpack: bool) -> int:
     return peak
 
 
+def _loops_used() -> str:
+    try:
+        from hybridrisk.lnn import _cfc_ext
+    except ImportError:  # an older tree without the compiled loops
+        return "python"
+    return "compiled" if _cfc_ext.loops() is not None else f"python ({_cfc_ext.status()})"
+
+
 def worker(label: str, shape_name: str, args: argparse.Namespace) -> dict:
     """Child process: peak memory of the first training pass, then the timed runs."""
     torch.set_num_threads(args.threads)
+    load0 = os.getloadavg()[0]
     spec = {s.label: s for s in model_specs()[0]}[label]
-    batch, length, n_in, units = (QUICK_SHAPES if args.quick else SHAPES)[shape_name]
+    batch, length, n_in, units = {**SHAPES, **QUICK_SHAPES}[shape_name]
     torch.manual_seed(0)
     model = spec.build(n_in, units)
     x = torch.randn(batch, length, n_in)
+    meta = {"loops": _loops_used(), "threads": torch.get_num_threads()}
+    if args.plain:  # one warm-up training pass, then the timed training passes
+        _run(model, x, spec.unpack, True)
+        train = [_timed(model, x, spec.unpack, True) for _ in range(args.repeats)]
+        return {"peak": 0, "hwm_reset": False, "allocated": None, "forward": [], "train": train,
+                "plain": True, "load": [load0, os.getloadavg()[0]], **meta}
     before = _rss_bytes()
     reset = _reset_peak()
     first = _timed(model, x, spec.unpack, True)
@@ -209,14 +233,18 @@ def worker(label: str, shape_name: str, args: argparse.Namespace) -> dict:
         forward = [_timed(model, x, spec.unpack, False) for _ in range(args.repeats)]
         train = [_timed(model, x, spec.unpack, True) for _ in range(args.repeats)]
     return {"peak": peak, "hwm_reset": reset, "allocated": allocated, "forward": forward,
-            "train": train}
+            "train": train, "load": [load0, os.getloadavg()[0]], **meta}
 
 
 def run_worker(label: str, shape_name: str, args: argparse.Namespace) -> dict | None:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", label, shape_name,
            "--threads", str(args.threads), "--repeats", str(args.repeats), "--warmup",
            str(args.warmup), "--slow", str(args.slow)] + (["--quick"] if args.quick else [])
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    cmd += ["--plain"] if args.plain else []
+    env = dict(os.environ)
+    if args.python_loops:
+        env["HYBRIDRISK_LNN_EXTENSION"] = "off"
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if res.returncode != 0:
         print(f"worker failed for {label} at {shape_name}: {res.stderr[-800:]}", file=sys.stderr)
         return None
@@ -262,8 +290,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="append every process's raw timings to this JSON-lines file")
     parser.add_argument("--table-from", type=Path, default=None,
                         help="print the table of a --raw file instead of running anything")
+    parser.add_argument("--plain", action="store_true",
+                        help="per process 1 warm-up and --repeats (default 9) timed training "
+                        "passes; no memory or forward passes")
+    parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",
+                        help="run only the models whose label contains one of these strings")
+    parser.add_argument("--shapes", nargs="+", default=None, metavar="SHAPE",
+                        help="run only these shapes (names as in the table)")
+    parser.add_argument("--python-loops", action="store_true",
+                        help="force the Python step loops of the liquid cells")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "SHAPE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.plain:
+        args.repeats = args.repeats or 9
+        args.warmup = 1
     args.repeats = args.repeats or (3 if args.quick else 5)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
@@ -271,7 +311,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(*args.worker, args)))
         return 0
     shapes = QUICK_SHAPES if args.quick else SHAPES
+    if args.shapes:
+        shapes = {n: v for n, v in {**SHAPES, **QUICK_SHAPES}.items() if n in args.shapes}
     specs, notes = model_specs()
+    if args.only:
+        specs = [s for s in specs if any(text in s.label for text in args.only)]
     tasks = [(s, n) for n in shapes for s in specs]
     load_start = os.getloadavg()[0]
     results: dict[tuple[str, str], list[dict]] = {}
@@ -288,14 +332,16 @@ def main(argv: list[str] | None = None) -> int:
         fwd = [t for r in runs for t in r["forward"]]
         train = [t for r in runs for t in r["train"]]
         allocs = [r["allocated"] for r in runs if r["allocated"] is not None]
-        rows[key] = (statistics.median(fwd), statistics.median(train),
+        rows[key] = (statistics.median(fwd) if fwd else math.nan, statistics.median(train),
                      max(allocs) / 2**20 if allocs else None, len(train), min(train),
                      max(r["peak"] for r in runs) / 2**20)
 
     if args.table_from is None:
+        loops = sorted({r.get("loops", "?") for runs in results.values() for r in runs})
         print(f"\ntorch {torch.__version__}, {args.threads} threads, float32; medians over "
               f"{args.rounds} interleaved processes x {args.repeats} runs after {args.warmup} "
-              f"warm-up; 1-minute load average {load_start:.2f} at the start, "
+              f"warm-up{' (plain protocol)' if args.plain else ''}; LNN step loops: "
+              f"{', '.join(loops)}; 1-minute load average {load_start:.2f} at the start, "
               f"{os.getloadavg()[0]:.2f} at the end")
     print("| model | shape | forward ms | forward+backward ms (best) | runs | x nn.LSTM (best) | "
           "x ncps (best) | peak MiB allocated (RSS) | x ncps peak |")
@@ -311,8 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         ratio_ref = f"{train / ref[1]:.3f} ({best / ref[4]:.3f})" if ref else "-"
         mem_ref = f"{mem / ref[2]:.3f}" if ref and mem is not None and ref[2] else "-"
         mem_s = "-" if mem is None else f"{mem:.1f}"
-        print(f"| {spec.label} | {shape_name} | {fwd * 1e3:.1f} | {train * 1e3:.1f} "
-              f"({best * 1e3:.1f}) | {count} | {ratio_lstm} | {ratio_ref} | {mem_s} ({rss:.0f}) | "
+        fwd_s = "-" if math.isnan(fwd) else f"{fwd * 1e3:.1f}"
+        rss_s = f" ({rss:.0f})" if rss > 0 else ""
+        print(f"| {spec.label} | {shape_name} | {fwd_s} | {train * 1e3:.1f} "
+              f"({best * 1e3:.1f}) | {count} | {ratio_lstm} | {ratio_ref} | {mem_s}{rss_s} | "
               f"{mem_ref} |")
     for note in notes:
         print(f"\nNote: {note}")

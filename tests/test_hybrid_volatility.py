@@ -15,7 +15,7 @@ from arch import arch_model
 import hybridrisk
 from baselines import fit_dcc, fit_garch
 from hybridrisk import datasets
-from hybridrisk.errors import DataValidationError, NumericalError
+from hybridrisk.errors import DataValidationError, NumericalError, ParameterDomainError
 from hybridrisk.hybrids import LNNDCC, LNNGARCH, LNNDCCResult, LNNGARCHResult
 from hybridrisk.hybrids._training import TrainConfig, make_windows, train_loop
 from hybridrisk.kernels.distributions import arch_distribution
@@ -99,6 +99,33 @@ def test_zero_mean_nesting(sp500):
     fit = LNNGARCH("cfc", 4, dist="t", mean="zero", backbone_units=8).fit(
         sp500, init=res, epochs=0, progress=False)
     assert _rel(fit.nested_loglik(), res.loglikelihood) < 1e-12
+
+
+@pytest.fixture(scope="module")
+def gbp():
+    """The last 1,000 percent log returns of EUR/GBP: arch's GJR-t has gamma < 0 there."""
+    px = datasets.ecb_fx(["GBP"])["GBP"]
+    return (100.0 * np.log(px).diff()).dropna().rename("GBP").iloc[-1000:]
+
+
+def test_negative_gamma_benchmark_nests_and_trains(gbp, tmp_path):
+    res = arch_model(gbp, mean="Constant", vol="GARCH", p=1, o=1, q=1, dist="t").fit(disp="off")
+    assert res.params["gamma[1]"] < 0 < res.params["alpha[1]"] + res.params["gamma[1]"]
+    with pytest.raises(ParameterDomainError, match="gamma"):
+        LNNGARCH("cfc", 4, vol="gjr", dist="t", asymmetry="positive", backbone_units=8).fit(
+            gbp, init=res, **FAST)
+    fit = LNNGARCH("cfc", 4, vol="gjr", dist="t", backbone_units=8).fit(
+        gbp, init=res, seed=1, epochs=3, window=100, burn_in=20, progress=False)
+    assert fit.spec["asymmetry"] == "signed"
+    assert _rel(fit.nested_loglik(), res.loglikelihood) < 1e-12
+    p = fit.params
+    assert (p["alpha[1]"] > 0).all() and (p["alpha[1]"] + p["gamma[1]"] > 0).all()
+    assert (p["alpha[1]"] + 0.5 * p["gamma[1]"] + p["beta[1]"] < 1).all()
+    assert (p["gamma[1]"] < 0).any()
+    loaded = LNNGARCHResult.load(fit.save(tmp_path / "gbp"))
+    assert loaded.loglik == fit.loglik
+    pd.testing.assert_series_equal(loaded.forecast(5).variance, fit.forecast(5).variance,
+                                   check_exact=True)
 
 
 # ---------------------------------------------------------------- a fitted model, shared

@@ -1,10 +1,13 @@
 """CfC cell: against a NumPy transcription of the paper's closed form, ncps, finite differences
 and the plain-autograd reference; per-sample time steps; learning a known dynamic; bad input;
-seeding."""
+seeding. Every test runs twice, with the Python step loops of the fused implementation and with
+the compiled ones (``hybridrisk/lnn/csrc/lnn_loops.cpp``; skipped where they cannot be built),
+and ``test_lnn_compiled_loops.py`` checks that the two agree bit for bit."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -12,12 +15,16 @@ import torch
 from torch.func import functional_call
 
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.lnn import _cfc_ext
 from hybridrisk.lnn.base import Encoder
 from hybridrisk.lnn.cfc import ACTIVATIONS, CfC
 from hybridrisk.seed import seed_everything
 
 D = torch.float64
 MODES = ["gated", "no_gate", "pure"]
+
+
+pytestmark = pytest.mark.usefixtures("loop_path")
 
 
 @pytest.fixture
@@ -190,13 +197,22 @@ def test_short_inputs(mode, batch, length):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_float32_fused_matches_reference(mode):
-    """The folded constants of the fused forward cost no accuracy in float32 either."""
+    """The folded constants of the fused forward cost little accuracy in float32 either.
+
+    The weights are drawn from a fixed seed (they used to come from the global stream, so the
+    outcome depended on which tests ran before). Over 200 seeds the largest difference was
+    2.0e-6 (gated), 6.9e-7 (pure) and 1.9e-5 (no_gate, whose state is not bounded by 1 and
+    carries the rounding of the folded tanh along the sequence); the tolerances cover those.
+    """
     gen = torch.Generator().manual_seed(8)
-    m = CfC(3, 16, mode=mode, backbone_units=32)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(8)
+        m = CfC(3, 16, mode=mode, backbone_units=32)
     x = torch.randn(8, 30, 3, generator=gen)
     fused = m(x)
     m.implementation = "reference"
-    torch.testing.assert_close(fused, m(x), rtol=1e-5, atol=2e-6)
+    atol = 3e-5 if mode == "no_gate" else 3e-6
+    torch.testing.assert_close(fused, m(x), rtol=1e-5, atol=atol)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -325,3 +341,28 @@ def test_cuda_matches_cpu(mode):
     x = torch.randn(3, 4, 3, generator=gen, dtype=D)
     times = random_times(3, 4, gen)
     torch.testing.assert_close(m.cuda()(x.cuda(), times.cuda()).cpu(), m.cpu()(x, times))
+
+
+def test_fallback_without_the_extension_is_silent(monkeypatch):
+    """Where the extension cannot be built, the Python loops run without a warning, and
+    ``require`` says why it is missing."""
+    def broken() -> None:
+        raise OSError("no compiler here")
+
+    monkeypatch.setattr(_cfc_ext, "_load", broken)
+    monkeypatch.setattr(_cfc_ext, "_state", {"ops": None, "tried": False, "reason": "not tried"})
+    monkeypatch.setenv(_cfc_ext.ENV_VAR, "auto")
+    gen = torch.Generator().manual_seed(13)
+    m = make("gated", gen)
+    x = torch.randn(2, 4, 3, generator=gen, dtype=D, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = m(x)
+        y.sum().backward()
+    assert _cfc_ext.loops() is None
+    assert "no compiler here" in _cfc_ext.status()
+    monkeypatch.setenv(_cfc_ext.ENV_VAR, "require")
+    with pytest.raises(RuntimeError, match="no compiler here"):
+        m(x)
+    monkeypatch.setenv(_cfc_ext.ENV_VAR, "off")
+    assert _cfc_ext.loops() is None and "switched off" in _cfc_ext.status()

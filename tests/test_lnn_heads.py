@@ -18,6 +18,7 @@ from hybridrisk.lnn.heads import (
     ParameterHead,
     Positive,
     Real,
+    SignedAsymmetry,
     Simplex,
     softplus,
     softplus_inverse,
@@ -301,3 +302,40 @@ def test_gradients_reach_network_and_are_finite():
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
     assert list(head.network_parameters())[-1] is head.out.weight
     np.testing.assert_array_equal(head.out.weight.shape, (4, 5))
+
+
+@given(alpha=st.floats(1e-6, 0.3), share=st.floats(-0.99, 3.0), beta=st.floats(1e-3, 0.95),
+       scale=st.floats(-3.0, 3.0))
+@settings(max_examples=150, deadline=None)
+def test_signed_asymmetry_round_trip_and_domain(alpha, share, beta, scale):
+    """arch's GJR domain (gamma may be negative down to -alpha): the init is returned exactly
+    (to rounding) and any network output stays inside the domain."""
+    gamma = share * alpha
+    if not alpha + 0.5 * gamma + beta < 0.999:
+        return
+    c = SignedAsymmetry()
+    head = ParameterHead(3, {"p": c}, {"alpha": alpha, "gamma": gamma, "beta": beta},
+                         dtype=torch.float64)
+    out = head(torch.zeros(2, 3, dtype=torch.float64))
+    assert out["alpha"][0].item() == pytest.approx(alpha, rel=1e-13)
+    assert out["beta"][0].item() == pytest.approx(beta, rel=1e-13)
+    assert out["gamma"][0].item() == pytest.approx(gamma, rel=1e-12, abs=1e-15)
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        head.out.weight.normal_(std=10.0 ** scale, generator=gen)
+    out = head(torch.randn(50, 3, generator=gen, dtype=torch.float64))
+    a, g, b = out["alpha"], out["gamma"], out["beta"]
+    # alpha + gamma is the Simplex component (> 0); gamma = it - alpha carries one rounding
+    assert (a > 0).all() and (b > 0).all() and (a + g >= -4e-16 * a).all()
+    assert (a + 0.5 * g + b < 1).all()
+
+
+def test_signed_asymmetry_rejects_points_off_the_domain():
+    c = SignedAsymmetry()
+    with pytest.raises(ParameterDomainError, match=r"alpha \+ gamma"):
+        c.check(c.names("p"), [0.05, -0.06, 0.9])
+    with pytest.raises(ParameterDomainError, match=r"alpha \+ 0.5\*gamma \+ beta"):
+        c.check(c.names("p"), [0.05, 0.1, 0.95])
+    c.check(c.names("p"), [0.05, -0.04, 0.9])  # negative gamma inside the domain
+    with pytest.raises(ConfigError):
+        SignedAsymmetry(("alpha", "alpha", "beta"))

@@ -1,5 +1,8 @@
 """LTC cell: against a NumPy transcription of the paper's solver, ncps, finite differences and the
-plain-autograd reference; per-sample time steps; learning a known dynamic; bad input; seeding."""
+plain-autograd reference; per-sample time steps; learning a known dynamic; bad input; seeding.
+Every test runs twice, with the Python sub-step loops of the fused solver and with the compiled
+ones (``hybridrisk/lnn/csrc/lnn_loops.cpp``; skipped where they cannot be built), and the two
+``test_lnn_compiled_loops.py`` checks that the two agree bit for bit."""
 
 from __future__ import annotations
 
@@ -44,6 +47,9 @@ def numpy_ltc(m: LTC, x: np.ndarray, dt: np.ndarray, v0: np.ndarray) -> np.ndarr
             v = num / den
         out[:, t] = v * p["output_w"] + p["output_b"]
     return out
+
+
+pytestmark = pytest.mark.usefixtures("loop_path")
 
 
 @pytest.fixture

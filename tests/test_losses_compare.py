@@ -352,6 +352,28 @@ def test_mcs_matches_arch_directly() -> None:
     assert sorted(res.included) == sorted(direct.included)
 
 
+def test_mcs_with_identical_models_equals_arch_on_the_distinct_ones() -> None:
+    """A model whose losses equal another's day by day (arch's MCS fails on the zero-variance
+    difference) shares its twin's p-value; the others' p-values are arch's on the distinct
+    models."""
+    frame = _loss_frame(seed=3, t_obs=300)
+    frame.insert(1, "good_twin", frame["good"])
+    frame["worse_twin"] = frame["worse"]
+    res = model_confidence_set(frame, size=0.2, reps=200, block_size=8, seed=7)
+    distinct = frame[["good", "also_good", "bad", "worse"]]
+    direct = MCS(distinct, size=0.2, reps=200, block_size=8, seed=7)
+    direct.compute()
+    for model in distinct.columns:
+        assert res.pvalues[model] == pytest.approx(direct.pvalues.loc[model, "Pvalue"])
+    assert res.pvalues["good_twin"] == res.pvalues["good"]
+    assert res.pvalues["worse_twin"] == res.pvalues["worse"]
+    assert list(res.pvalues.index) == list(frame.columns)
+    assert sorted(res.elimination_order) == sorted(frame.columns)
+    assert ("good" in res.included) == ("good_twin" in res.included)
+    one = model_confidence_set(frame[["good", "good_twin"]], reps=50, seed=0)
+    assert one.pvalues.tolist() == [1.0, 1.0] and one.excluded == ()
+
+
 def test_mcs_accepts_array() -> None:
     res = model_confidence_set(_loss_frame(seed=2).to_numpy(), reps=100, seed=0)
     assert set(res.included) | set(res.excluded) == {0, 1, 2, 3}

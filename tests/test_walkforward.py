@@ -378,8 +378,8 @@ def test_torch_threads_are_restored_after_every_task(sp500, tmp_path, monkeypatc
         # single_threaded() around each job sets and restores it)
         for var in executors._THREAD_ENV:
             monkeypatch.setenv(var, os.environ.get(var, ""))
-        monkeypatch.setattr(executors, "_WORKER_SHARED", None)
-        executors._init_pool_worker(("shared",))
+        monkeypatch.setattr(executors, "_WORKER_SHARED", {})
+        executors._init_pool_worker()
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

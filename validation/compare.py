@@ -262,18 +262,39 @@ def model_confidence_set(
         raise DataValidationError("type", f"bootstrap must be one of {boot_names}, got "
                                   f"{bootstrap!r}", column="bootstrap")
 
-    mcs = MCS(frame, size=size, reps=reps, block_size=block_size, method=method,
-              bootstrap=bootstrap, seed=seed)
-    mcs.compute()
-    raw = mcs.pvalues["Pvalue"]
-    order = tuple(raw.index)
-    pvals = pd.Series([float(raw[c]) for c in frame.columns], index=frame.columns.copy(),
-                      name="pvalue")
+    # Models whose losses are identical day by day (a hybrid that learnt nothing equals its
+    # benchmark) cannot be told apart: their loss difference has zero variance, which breaks
+    # the bootstrap statistics. The set is computed on one representative of each group, and
+    # every member of a group gets its representative's p-value and place in the order.
+    twin_of = _identical_columns(frame)
+    unique = [c for c in frame.columns if twin_of[c] == c]
+    if len(unique) == 1:
+        raw = pd.Series(1.0, index=pd.Index(unique))
+    else:
+        mcs = MCS(frame[unique], size=size, reps=reps, block_size=block_size, method=method,
+                  bootstrap=bootstrap, seed=seed)
+        mcs.compute()
+        raw = mcs.pvalues["Pvalue"]
+    order = tuple(c for rep in raw.index for c in frame.columns if twin_of[c] == rep)
+    pvals = pd.Series([float(raw[twin_of[c]]) for c in frame.columns],
+                      index=frame.columns.copy(), name="pvalue")
     included = tuple(c for c in frame.columns if pvals[c] > size)
     excluded = tuple(c for c in frame.columns if pvals[c] <= size)
     return MCSResult(included=included, excluded=excluded, pvalues=pvals,
                      elimination_order=order, size=size, reps=reps, block_size=block_size,
                      method=method, bootstrap=bootstrap, seed=seed)
+
+
+def _identical_columns(frame: pd.DataFrame) -> dict[Hashable, Hashable]:
+    """Map every column to the first column whose values equal its own exactly."""
+    twin_of: dict[Hashable, Hashable] = {}
+    reps: list[Hashable] = []
+    for c in frame.columns:
+        values = frame[c].to_numpy()
+        twin_of[c] = next((r for r in reps if np.array_equal(frame[r].to_numpy(), values)), c)
+        if twin_of[c] == c:
+            reps.append(c)
+    return twin_of
 
 
 def _as_loss_frame(losses: Any) -> pd.DataFrame:

@@ -14,7 +14,10 @@ Three executors are provided:
     :class:`LocalPoolExecutor`, a :class:`concurrent.futures.ProcessPoolExecutor` whose workers
     are *spawned* (not forked), so a parent that already runs torch, OpenMP or BLAS threads is
     never forked mid-lock. Scripts using it must guard their entry point with
-    ``if __name__ == "__main__":`` (the usual rule for spawned workers).
+    ``if __name__ == "__main__":`` (the usual rule for spawned workers). The pool is kept for
+    the life of the process and reused by later runs of the same size (a spawned worker spends
+    seconds importing torch and the package before its first job; a campaign runs one
+    walk-forward per model and sensitivity run); a run that fails or is closed early drops it.
 ``"dask"``
     :class:`DaskExecutor`, on a :class:`dask.distributed.Client`: an existing cluster given by its
     scheduler address, or a :class:`~dask.distributed.LocalCluster` of single-threaded worker
@@ -30,9 +33,11 @@ equivalents) for libraries a task loads later; Dask's nanny sets the same by def
 from __future__ import annotations
 
 import abc
+import atexit
 import contextlib
 import multiprocessing
 import os
+import pickle
 import sys
 import uuid
 import warnings
@@ -175,22 +180,52 @@ class SerialExecutor(Executor):
             yield i, fn(shared, item)
 
 
-# Per-process state of a pool worker: what the initializer received.
-_WORKER_SHARED: Any = None
+# Per-process state of a pool worker: the shared object of the current run, by its token.
+_WORKER_SHARED: dict[str, Any] = {}
 
 
-def _init_pool_worker(shared: Any) -> None:
+def _init_pool_worker() -> None:
     # Runtimes not yet loaded in this fresh (spawned) interpreter read these when they load.
     # Torch's thread count is left alone: the engine wraps every job in single_threaded(),
     # which sets it and restores it afterwards.
     for var in _THREAD_ENV:
         os.environ[var] = "1"
-    global _WORKER_SHARED
-    _WORKER_SHARED = shared
 
 
-def _call_pool_job(fn: Callable[[Any, Any], Any], item: Any) -> Any:
-    return fn(_WORKER_SHARED, item)
+def _call_pool_job(fn: Callable[[Any, Any], Any], token: str, blob: bytes, item: Any) -> Any:
+    shared = _WORKER_SHARED.get(token)
+    if shared is None:  # the first job of this run in this worker: unpickle once, keep one run
+        _WORKER_SHARED.clear()
+        shared = _WORKER_SHARED[token] = pickle.loads(blob)
+    return fn(shared, item)
+
+
+# Worker pools live as long as the process, one per (size, start method): a spawned worker
+# costs seconds (a fresh interpreter importing torch, pandas, arch, ...), and a campaign runs one
+# walk-forward per model and per sensitivity run.
+_POOLS: dict[tuple[int, str], ProcessPoolExecutor] = {}
+
+
+def _pool(n: int, start_method: str) -> ProcessPoolExecutor:
+    pool = _POOLS.get((n, start_method))
+    if pool is None or getattr(pool, "_broken", False) or getattr(pool, "_shutdown_thread", False):
+        pool = ProcessPoolExecutor(max_workers=n,
+                                   mp_context=multiprocessing.get_context(start_method),
+                                   initializer=_init_pool_worker)
+        _POOLS[(n, start_method)] = pool
+    return pool
+
+
+def _drop_pool(n: int, start_method: str) -> None:
+    pool = _POOLS.pop((n, start_method), None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+@atexit.register
+def _close_pools() -> None:
+    while _POOLS:  # idle workers at a normal exit: join them (no leaked semaphores)
+        _POOLS.popitem()[1].shutdown(wait=True, cancel_futures=True)
 
 
 def _check_spawnable_main() -> None:
@@ -238,16 +273,14 @@ class LocalPoolExecutor(Executor):
         if not items:
             return
         _check_spawnable_main()
-        n = min(self.n_workers or os.cpu_count() or 1, len(items))
-        pool = ProcessPoolExecutor(
-            max_workers=n,
-            mp_context=multiprocessing.get_context(self.start_method),
-            initializer=_init_pool_worker,
-            initargs=(shared,),  # pickled once per worker, not once per job
-        )
+        n = self.n_workers or os.cpu_count() or 1
+        pool = _pool(n, self.start_method)
+        # Pickled once here; each worker unpickles it once per run (_call_pool_job).
+        token, blob = uuid.uuid4().hex, pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
         finished = False
         try:
-            pending = {pool.submit(_call_pool_job, fn, item): i for i, item in enumerate(items)}
+            pending = {pool.submit(_call_pool_job, fn, token, blob, item): i
+                       for i, item in enumerate(items)}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -255,9 +288,10 @@ class LocalPoolExecutor(Executor):
                     yield i, fut.result()
             finished = True
         finally:
-            # On error or early close, do not wait for long jobs still running: nothing they
-            # return would be used, and workers write nothing themselves.
-            pool.shutdown(wait=finished, cancel_futures=True)
+            if not finished:
+                # On error or early close, do not wait for long jobs still running: nothing
+                # they return would be used, and workers write nothing themselves.
+                _drop_pool(n, self.start_method)
 
 
 def _is_dask_client(obj: Any) -> bool:

@@ -11,9 +11,12 @@ and each covariate's latest value published at or before that date (as-of alignm
 covariate's own calendar, e.g. VIX; see :class:`~hybridrisk.hybrids._skeleton.Features`). The
 head keeps ``omega_t > 0``, ``alpha_t, beta_t (, gamma_t) > 0`` with
 ``alpha_t + gamma_t/2 + beta_t < 1`` (a Simplex) and ``nu_t > 2``, ``-1 < lambda_t < 1`` by
-construction; nothing is clipped. The mean ``mu`` is the benchmark's (constant or zero) and is
-not trained: the network acts on the variance and shape. Parameters are reported under arch's
-names (``alpha[1]``, ``gamma[1]``, ``beta[1]``; the skew t's ``nu`` is arch's ``eta``).
+construction; nothing is clipped. Where the GJR benchmark's ``gamma`` is negative (exchange
+rates), ``asymmetry="auto"`` gives the head arch's own domain instead (``alpha_t > 0``,
+``alpha_t + gamma_t > 0``; :class:`~hybridrisk.lnn.heads.SignedAsymmetry`). The mean ``mu``
+is the benchmark's (constant or zero) and is not trained: the network acts on the variance
+and shape. Parameters are reported under arch's names (``alpha[1]``, ``gamma[1]``,
+``beta[1]``; the skew t's ``nu`` is arch's ``eta``).
 
 Nesting. The head starts at the classical MLE (``init``), so with the network switched off the
 model *is* the benchmark: ``result.benchmark`` evaluates the model with the head frozen at
@@ -55,6 +58,7 @@ from hybridrisk.checks import check_timeseries
 from hybridrisk.errors import ConfigError, DataValidationError, NumericalError
 from hybridrisk.hybrids._io import load_device, load_verified, restore_net
 from hybridrisk.hybrids._skeleton import (
+    SIMPLEX_FLOOR,
     Features,
     HybridModel,
     HybridResult,
@@ -84,7 +88,7 @@ from hybridrisk.kernels.garch import (
     garch_variance,
     simulate_paths,
 )
-from hybridrisk.lnn.heads import Bounded, GreaterThan, Positive, Simplex
+from hybridrisk.lnn.heads import Bounded, GreaterThan, Positive, SignedAsymmetry, Simplex
 from hybridrisk.results import (
     LEVELS,
     Simulation,
@@ -99,6 +103,7 @@ __all__ = ["LNNGARCH", "LNNGARCHResult"]
 
 _VOLS = ("garch", "gjr")
 _MEANS = ("constant", "zero")
+_ASYMMETRIES = ("auto", "positive", "signed")
 
 
 def _simplex(vol: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
@@ -171,14 +176,38 @@ class LNNGARCH(HybridModel):
 
     def __init__(self, cell: str = "cfc", hidden_size: int = 16, vol: str = "garch",
                  dist: str = "normal", mean: str = "constant",
-                 device: str | torch.device = "cpu", **kwargs: Any) -> None:
+                 device: str | torch.device = "cpu", *, asymmetry: str = "auto",
+                 **kwargs: Any) -> None:
         if vol not in _VOLS:
             raise ConfigError(f"vol must be one of {_VOLS}, got {vol!r}")
         if mean not in _MEANS:
             raise ConfigError(f"mean must be one of {_MEANS}, got {mean!r}")
+        if asymmetry not in _ASYMMETRIES:
+            raise ConfigError(f"asymmetry must be one of {_ASYMMETRIES}, got {asymmetry!r}")
         shape_names(dist)
         self.vol, self.dist, self.mean = vol, dist, mean
+        self.asymmetry = asymmetry
+        # "auto" is resolved by fit() from the benchmark's gamma (see _resolve_asymmetry)
+        self._asymmetry = "positive" if asymmetry == "auto" else asymmetry
         super().__init__(cell, hidden_size, device, **kwargs)
+
+    def spec(self) -> dict[str, Any]:
+        return {**super().spec(), "asymmetry": self._asymmetry}
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any], device: str | torch.device = "cpu"
+                  ) -> LNNGARCH:
+        # files saved before the option existed used the positive Simplex
+        model = super().from_spec(spec, device)
+        model.asymmetry = model._asymmetry = str(spec.get("asymmetry", "positive"))
+        return model  # type: ignore[return-value]
+
+    def _resolve_asymmetry(self, init: Mapping[str, float]) -> None:
+        """``auto``: GJR's ``gamma > 0`` head (a Simplex) when the benchmark's gamma is
+        positive, else the head of arch's own domain, where ``gamma`` may be negative."""
+        if self.asymmetry == "auto":
+            pos = self.vol != "gjr" or init.get("gamma", 1.0) > 0
+            self._asymmetry = "positive" if pos else "signed"
 
     @property
     def name(self) -> str:
@@ -187,7 +216,9 @@ class LNNGARCH(HybridModel):
 
     def head_spec(self) -> dict[str, Any]:
         names, weights = _simplex(self.vol)
-        spec: dict[str, Any] = {"omega": Positive(), "persistence": Simplex(names, weights)}
+        persistence = (SignedAsymmetry(names) if self.vol == "gjr" and self._asymmetry == "signed"
+                       else Simplex(names, weights))
+        spec: dict[str, Any] = {"omega": Positive(), "persistence": persistence}
         if self.dist in ("t", "skewt"):
             spec["nu"] = GreaterThan(2.0)
         if self.dist == "skewt":
@@ -195,8 +226,13 @@ class LNNGARCH(HybridModel):
         return spec
 
     def _net(self, n_inputs: int, init: Mapping[str, float]) -> ThetaNet:
-        head_init = {k: v for k, v in floored(init, _simplex(self.vol)[0]).items() if k != "mu"}
-        return self.build_net(n_inputs, head_init)
+        if self.vol == "gjr" and self._asymmetry == "signed":
+            head_init = floored(init, ("alpha", "beta"))
+            # the floor applies to alpha + gamma, the Simplex component, not to gamma
+            head_init["gamma"] = max(init["gamma"], SIMPLEX_FLOOR - head_init["alpha"])
+        else:
+            head_init = floored(init, _simplex(self.vol)[0])
+        return self.build_net(n_inputs, {k: v for k, v in head_init.items() if k != "mu"})
 
     def _features(self, covariates: list[pd.Series]) -> Features:
         return Features(["r_lag", "abs_r_lag"], covariates, max_staleness=self.max_staleness,
@@ -264,6 +300,7 @@ class LNNGARCH(HybridModel):
             init_source = type(init).__name__
         backcast = _benchmark_backcast(init, backcast)
         init_map = _canonical_init(init, vol=self.vol, dist=self.dist, mean=self.mean)
+        self._resolve_asymmetry(init_map)
         bc = backcast_value(self.mean, rv, backcast, init_map.get("mu", 0.0))
 
         feats = self._features(covs)

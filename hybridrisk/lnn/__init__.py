@@ -16,6 +16,7 @@ from hybridrisk.lnn.heads import (
     ParameterHead,
     Positive,
     Real,
+    SignedAsymmetry,
     Simplex,
 )
 from hybridrisk.lnn.ltc import LTC
@@ -35,5 +36,6 @@ __all__ = [
     "Positive",
     "Real",
     "Simplex",
+    "SignedAsymmetry",
     "time_deltas",
 ]

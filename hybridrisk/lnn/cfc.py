@@ -29,6 +29,11 @@ identity ``tanh(a) = 2 sigmoid(2 a) - 1`` (torch's CPU ``tanh`` is about ten tim
 ``sigmoid``) with the affine constants folded into the weights; see ``_CfCFused``. The results
 agree with ``"reference"``, the plain-autograd transcription with ``torch.tanh``, to rounding
 (about 1e-13 absolute in float64, 1e-6 in float32; the tests check both).
+
+The step loops of the fused forward and backward passes run compiled where a C++ compiler is
+available (:mod:`hybridrisk.lnn._cfc_ext`: the same ATen operations on the same buffers, called
+from C++, which gives bit-for-bit the same results without the interpreter's cost per small
+operation), else in Python.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from hybridrisk.errors import ConfigError
+from hybridrisk.lnn._cfc_ext import use_loops
 from hybridrisk.lnn.base import Encoder, check_encoder_input, time_deltas
 
 __all__ = ["CfC", "MODES", "ACTIVATIONS"]
@@ -129,6 +135,10 @@ _SIGMOID_FORM = {
     "lecun_tanh": (2.0 * _LECUN_A, 2.0 * _LECUN_B, -_LECUN_A),
     "tanh": (2.0, 2.0, -1.0),
 }
+# Codes of the compiled loops (csrc/lnn_loops.cpp): modes, and the backbone activations as the
+# forward loop applies them (0: a tanh-like activation, stored as a sigmoid).
+_MODE_CODES = {"gated": 0, "no_gate": 1, "pure": 2}
+_ACT_CODES = {"lecun_tanh": 0, "tanh": 0, "relu": 1, "silu": 2, "gelu": 3}
 
 
 class _CfCFused(torch.autograd.Function):
@@ -201,9 +211,8 @@ class _CfCFused(torch.autograd.Function):
             w_eff.append(we.t())
             b_eff.append(be)
         x_t = x.transpose(0, 1).contiguous()
-        pre_l = F.linear(x_t, w0x_eff, b_eff[0]).unbind(0)
+        pre = F.linear(x_t, w0x_eff, b_eff[0])
         dt_t = dt.t().unsqueeze(-1)
-        dt_l = dt_t.unbind(0)
         # Stored per step: pre-activations (generic activations) or sigmoids (tanh-like ones) of
         # the backbone layers, and the heads (with the ff rows doubled).
         acts = [x.new_empty(length, batch, wt.shape[0]) for wt in weights[:-1]]
@@ -214,29 +223,64 @@ class _CfCFused(torch.autograd.Function):
             torch.add(h0, 1.0, out=state[0]).mul_(0.5)
         else:
             state[0].copy_(h0)
-        st_l, heads_l = state.unbind(0), heads.unbind(0)
-        acts_l = [a.unbind(0) for a in acts]
-        pre_acts_l = [a.unbind(0) for a in pre_acts]
-        # Where each linear layer writes its output at every step.
-        outs = [heads_l if i == n_lin - 1 else (
-            pre_acts_l[i] if pre_acts else [x.new_empty(batch, weights[i].shape[0])] * length)
-            for i in range(n_lin)]
+        # The outputs of the backbone layers when their pre-activations are not kept.
+        scratch = [] if pre_acts else [x.new_empty(batch, wt.shape[0]) for wt in weights[:-1]]
+        none = x.new_empty(0)
         if mode == "pure":
             w_tau, amp = rest[-2], rest[-1]
             rate = w_tau.abs()
             decay = x.new_empty(length, batch, h)
-            decay_l = decay.unbind(0)
+            sigs = ff = none
         else:
             # Internal head order ff1, ff2, time_b, time_a: the gate pre-activation
             # time_a dt + time_b overwrites time_b, and one sigmoid covers ff1, ff2 and the gate:
             # sigs = (sigmoid(2 ff1_pre), sigmoid(2 ff2_pre), sig), where sigmoid(2 a) is
             # (1 + tanh(a)) / 2.
             sigs = x.new_empty(length, batch, 3 * h)
+            ff = x.new_empty(batch, 2 * h) if mode == "no_gate" else none
+            decay = rate = amp = none
+        act_code = 0 if sig_form else _ACT_CODES.get(activation)
+        loops = use_loops(x) if act_code is not None else None
+        if loops is not None:  # the same operations, compiled (csrc/lnn_loops.cpp)
+            loops.cfc_forward_loop(pre, state, w_eff, b_eff, acts, pre_acts, scratch, heads,
+                                   sigs, dt_t, decay, rate, amp, ff, _MODE_CODES[mode], act_code)
+        else:
+            _CfCFused._forward_loop(mode, act_into, sig_form, pre, state, w_eff, b_eff, acts,
+                                    pre_acts, scratch, heads, sigs, dt_t, decay, rate, amp, ff)
+        saved = [x_t, dt_t, state, w0x, *weights, heads, *acts, *pre_acts]
+        saved += [decay, w_tau, amp] if mode == "pure" else [sigs]
+        ctx.save_for_backward(*saved)
+        ctx.cfg = (mode, activation, n_lin)
+        if not gated:
+            return state[1:].transpose(0, 1).contiguous()
+        out = x.new_empty(batch, length, h)
+        return torch.mul(state[1:].transpose(0, 1), 2.0, out=out).sub_(1.0)
+
+    @staticmethod
+    def _forward_loop(mode: str, act_into: _Act, sig_form: tuple[float, float, float] | None,
+                      pre: torch.Tensor, state: torch.Tensor, w_eff: list[torch.Tensor],
+                      b_eff: list[torch.Tensor], acts: list[torch.Tensor],
+                      pre_acts: list[torch.Tensor], scratch: list[torch.Tensor],
+                      heads: torch.Tensor, sigs: torch.Tensor, dt_t: torch.Tensor,
+                      decay: torch.Tensor, rate: torch.Tensor, amp: torch.Tensor,
+                      ff: torch.Tensor) -> None:
+        """The step loop of the forward pass, in Python (``cfc_forward_loop`` compiled)."""
+        length, h, n_lin = heads.shape[0], state.shape[2], len(w_eff)
+        gated = mode == "gated"
+        pre_l, dt_l = pre.unbind(0), dt_t.unbind(0)
+        st_l, heads_l = state.unbind(0), heads.unbind(0)
+        acts_l = [a.unbind(0) for a in acts]
+        pre_acts_l = [a.unbind(0) for a in pre_acts]
+        # Where each linear layer writes its output at every step.
+        outs = [heads_l if i == n_lin - 1 else (
+            pre_acts_l[i] if pre_acts else [scratch[i]] * length) for i in range(n_lin)]
+        if mode == "pure":
+            decay_l = decay.unbind(0)
+        else:
             sigs_l, z_l = sigs.unbind(0), heads[:, :, : 3 * h].unbind(0)
             tb_l, ta_l = heads[:, :, 2 * h: 3 * h].unbind(0), heads[:, :, 3 * h:].unbind(0)
             f1_l, f2_l = sigs[:, :, :h].unbind(0), sigs[:, :, h: 2 * h].unbind(0)
             s_l = sigs[:, :, 2 * h:].unbind(0)
-            ff = x.new_empty(batch, 2 * h)
         w_eff0, outs0 = w_eff[0], outs[0]
         for t in range(length):
             a = torch.addmm(pre_l[t], st_l[t], w_eff0, out=outs0[t])
@@ -256,14 +300,6 @@ class _CfCFused(torch.autograd.Function):
             else:  # h = ff1 + s ff2
                 torch.mul(sigs_l[t][:, : 2 * h], 2.0, out=ff).sub_(1.0)
                 torch.addcmul(ff[:, :h], s_l[t], ff[:, h:], out=st_l[t + 1])
-        saved = [x_t, dt_t, state, w0x, *weights, heads, *acts, *pre_acts]
-        saved += [decay, w_tau, amp] if mode == "pure" else [sigs]
-        ctx.save_for_backward(*saved)
-        ctx.cfg = (mode, activation, n_lin)
-        if not gated:
-            return state[1:].transpose(0, 1).contiguous()
-        out = x.new_empty(batch, length, h)
-        return torch.mul(state[1:].transpose(0, 1), 2.0, out=out).sub_(1.0)
 
     @staticmethod
     @once_differentiable
@@ -282,9 +318,12 @@ class _CfCFused(torch.autograd.Function):
         extra = saved[5 + n_lin + (n_b if sig_form else 2 * n_b):]
         length, batch, hidden = state.shape[0] - 1, state.shape[1], state.shape[2]
         gated = mode == "gated"
+        loops = use_loops(grad_out, state)
         # d(loss)/d(heads)_t = g_t * coef_t (g_t = d(loss)/dh_t): everything in coef depends on the
         # forward pass only, so it is built for all steps at once before the recurrence.
-        if mode == "pure":
+        if mode != "pure" and loops is not None:  # the expressions below, in one compiled pass
+            coef = loops.cfc_gate_coefficients(extra[0], dt_t, gated)
+        elif mode == "pure":
             decay, w_tau, amp = extra
             f_abs = heads.abs()
             coef = torch.mul(dt_t, f_abs).sub_(1.0).mul_(decay).mul_(amp).unsqueeze(2)
@@ -305,7 +344,10 @@ class _CfCFused(torch.autograd.Function):
             torch.mul(c_b, dt_t, out=c_a)
         if sig_form:  # acts are the sigmoids s, y = p s + r, dy/da = p q s (1 - s)
             p, q, r = sig_form
-            act_d = [sig_bw(torch.full_like(a, p * q), a) for a in acts]
+            if loops is not None:  # the same expression, compiled
+                act_d = list(loops.cfc_sigmoid_grads(acts, p * q))
+            else:
+                act_d = [sig_bw(torch.full_like(a, p * q), a) for a in acts]
         else:  # acts are the activations y
             act_d = [act_grad(a, y) for a, y in zip(pre_acts, acts, strict=True)]
         perm = _head_order(hidden, state.device) if mode != "pure" else None
@@ -315,21 +357,12 @@ class _CfCFused(torch.autograd.Function):
                 w0x = w0x[perm]
         # The loss gradients overwrite coef and act_d step by step (less memory traffic).
         d_all = act_d + [coef.view(length, batch, -1)]
-        gs = state.new_empty(length, batch, hidden)
-        g_out_l, gs_l = grad_out.transpose(0, 1).unbind(0), gs.unbind(0)
-        coef_l = coef.unbind(0)
-        d_l = [d.unbind(0) for d in act_d]
-        w0 = weights[0]
         # g_t = dL/dh_t = grad_out_t + (path through step t + 1), kept in gs for the tail below.
-        gs_l[length - 1].copy_(g_out_l[length - 1])
-        for t in range(length - 1, -1, -1):
-            d = coef_l[t].mul_(gs_l[t].unsqueeze(1)).view(batch, -1)
-            for i in range(n_lin - 1, 0, -1):
-                d = d_l[i - 1][t].mul_(d @ weights[i])
-            if t > 0:
-                torch.addmm(g_out_l[t - 1], d, w0, out=gs_l[t - 1])
-            else:
-                g = d @ w0
+        gs = state.new_empty(length, batch, hidden)
+        if loops is not None:  # the same operations, compiled (csrc/lnn_loops.cpp)
+            g = loops.cfc_backward_loop(coef, act_d, weights, grad_out.transpose(0, 1), gs)
+        else:
+            g = _CfCFused._backward_loop(coef, act_d, weights, grad_out.transpose(0, 1), gs)
         # Weight gradients: one matrix product each over all steps and samples. An input of the
         # form y = p s + r (tanh-like sigmoids s; the gated state h = 2 l - 1) gives
         # d^T y = p d^T s + r (column sums of d, the bias gradient).
@@ -365,6 +398,29 @@ class _CfCFused(torch.autograd.Function):
         rest_grads = [gr for pair in grads[1:] for gr in pair] + tail
         return (None, None, None, d_x, None if d_dt is None else d_dt.t(), g, d_w0x, grads[0][0],
                 grads[0][1], *rest_grads)
+
+    @staticmethod
+    def _backward_loop(coef: torch.Tensor, act_d: list[torch.Tensor],
+                       weights: list[torch.Tensor], g_out: torch.Tensor,
+                       gs: torch.Tensor) -> torch.Tensor:
+        """The step loop of the backward pass, in Python (``cfc_backward_loop`` compiled):
+        overwrites ``coef`` and ``act_d`` with the loss gradients of the heads and backbone
+        pre-activations, fills ``gs`` and returns the gradient of the initial state."""
+        length, batch, n_lin = coef.shape[0], coef.shape[1], len(weights)
+        g_out_l, gs_l = g_out.unbind(0), gs.unbind(0)
+        coef_l = coef.unbind(0)
+        d_l = [d.unbind(0) for d in act_d]
+        w0 = weights[0]
+        gs_l[length - 1].copy_(g_out_l[length - 1])
+        for t in range(length - 1, -1, -1):
+            d = coef_l[t].mul_(gs_l[t].unsqueeze(1)).view(batch, -1)
+            for i in range(n_lin - 1, 0, -1):
+                d = d_l[i - 1][t].mul_(d @ weights[i])
+            if t > 0:
+                torch.addmm(g_out_l[t - 1], d, w0, out=gs_l[t - 1])
+            else:
+                g = d @ w0
+        return g
 
 
 class CfC(Encoder):

@@ -46,6 +46,7 @@ __all__ = [
     "GreaterThan",
     "Correlation",
     "Simplex",
+    "SignedAsymmetry",
     "ParameterHead",
     "softplus",
     "softplus_inverse",
@@ -309,6 +310,53 @@ class Simplex(Constraint):
 
     def __repr__(self) -> str:
         return f"Simplex({self.param_names}, weights={self.weights}, total={self.total})"
+
+
+class SignedAsymmetry(Constraint):
+    """GJR's ``(alpha, gamma, beta)`` on arch's domain, where ``gamma`` may be negative.
+
+    ``alpha > 0``, ``alpha + gamma > 0``, ``beta > 0`` and ``alpha + gamma/2 + beta < total``:
+    a :class:`Simplex` over ``(alpha, alpha + gamma, beta)`` with weights ``(1/2, 1/2, 1)``
+    (``alpha + gamma/2 = (alpha + (alpha + gamma))/2``), and ``gamma`` its second component
+    minus its first. Exchange rates often have ``gamma < 0`` (the currency's rises move its
+    volatility more than its falls), which the positive :class:`Simplex` cannot hold.
+    """
+
+    size = 3
+
+    def __init__(self, names: Sequence[str] = ("alpha", "gamma", "beta"),
+                 total: float = 1.0) -> None:
+        if isinstance(names, str) or len(names) != 3 or len(set(names)) != 3:
+            raise ConfigError(f"SignedAsymmetry needs three distinct names, got {names!r}")
+        self.param_names = tuple(str(n) for n in names)
+        a, g, b = self.param_names
+        self._inner = Simplex((a, f"{a}+{g}", b), (0.5, 0.5, 1.0), total)
+        self.total = self._inner.total
+        self.rule = f"{a} > 0, {a} + {g} > 0, {b} > 0 and {a} + 0.5*{g} + {b} < {self.total!r}"
+
+    def names(self, key: str) -> tuple[str, ...]:
+        return self.param_names
+
+    def forward(self, raw: torch.Tensor) -> list[torch.Tensor]:
+        a, a_plus_g, b = self._inner.forward(raw)
+        return [a, a_plus_g - a, b]
+
+    def inverse(self, values: Sequence[float]) -> list[float]:
+        a, g, b = (float(v) for v in values)
+        return self._inner.inverse([a, a + g, b])
+
+    def check(self, names: Sequence[str], values: Sequence[float]) -> None:
+        a, g, b = (float(v) for v in values)
+        for name, v in ((names[0], a), (f"{names[0]} + {names[1]}", a + g), (names[2], b)):
+            if not v > 0:
+                raise ParameterDomainError(name, v, f"SignedAsymmetry: {self.rule}")
+        s = math.fsum([a, 0.5 * g, b])
+        if not s < self.total:
+            raise ParameterDomainError(f"{names[0]} + 0.5*{names[1]} + {names[2]}", s,
+                                       f"SignedAsymmetry: {self.rule}")
+
+    def __repr__(self) -> str:
+        return f"SignedAsymmetry({self.param_names}, total={self.total})"
 
 
 # ----------------------------------------------------------------------------------------------

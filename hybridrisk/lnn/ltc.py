@@ -33,7 +33,9 @@ gaps. The sensory synapse sums of all steps are computed the same way (one chunk
 recomputed in the backward pass). Memory therefore grows like length x unfolds x batch x units
 instead of length x unfolds x batch x units^2 for plain autograd. ``"reference"`` is the
 plain-autograd transcription (what ``ncps`` does) used to test it; both agree to rounding
-(about 1e-15 relative in float64).
+(about 1e-15 relative in float64). The sub-step loops of the fused solver run compiled where a
+C++ compiler is available (:mod:`hybridrisk.lnn._cfc_ext`, bit-for-bit the same results), else
+in Python.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from hybridrisk.errors import ConfigError
+from hybridrisk.lnn._cfc_ext import use_loops
 from hybridrisk.lnn.base import Encoder, check_encoder_input, time_deltas
 
 __all__ = ["LTC", "ltc_fused", "ltc_reference"]
@@ -175,22 +178,27 @@ class _LTCFused(torch.autograd.Function):
         # Rows of w2t[j]: (w E)[:, j] and w[:, j]: one batched product gives both synapse sums.
         w2t = torch.stack([(w * erev).t(), w.t()], dim=1).contiguous()
         syn = cmt.new_empty(units, units, batch)
-        syn_t = syn.transpose(0, 1)
         nd = cmt.new_empty(units, 2, batch)  # numerator and denominator of the current sub-step
-        num, den = nd[:, 0:1], nd[:, 1:2]
-        n = 0
-        for t in range(length):
-            cmt_step, num0_step, den0_step = cmt_t[t], num0_t[t], den0_t[t]
-            for _ in range(unfolds):
-                v = vs[n]
-                torch.addcmul(c_full, sig3, v, out=syn)
-                syn.sigmoid_()
-                torch.addcmul(num0_step, cmt_step, v, out=num)
-                den.copy_(den0_step)
-                nd.baddbmm_(w2t, syn_t)
-                dens[n].copy_(den)
-                torch.div(num, den, out=vs[n + 1])
-                n += 1
+        loops = use_loops(cmt)
+        if loops is not None:  # the same operations, compiled (csrc/lnn_loops.cpp)
+            loops.ltc_forward_loop(vs, dens, cmt_t, num0_t, den0_t, c_full, sig3, w2t, syn, nd,
+                                   unfolds)
+        else:
+            syn_t = syn.transpose(0, 1)
+            num, den = nd[:, 0:1], nd[:, 1:2]
+            n = 0
+            for t in range(length):
+                cmt_step, num0_step, den0_step = cmt_t[t], num0_t[t], den0_t[t]
+                for _ in range(unfolds):
+                    v = vs[n]
+                    torch.addcmul(c_full, sig3, v, out=syn)
+                    syn.sigmoid_()
+                    torch.addcmul(num0_step, cmt_step, v, out=num)
+                    den.copy_(den0_step)
+                    nd.baddbmm_(w2t, syn_t)
+                    dens[n].copy_(den)
+                    torch.div(num, den, out=vs[n + 1])
+                    n += 1
         ctx.save_for_backward(vs, dens, cmt_t, w, erev, sigma, c_full)
         ctx.unfolds = unfolds
         return vs[unfolds::unfolds, :, 0].permute(2, 0, 1).contiguous()
@@ -210,8 +218,6 @@ class _LTCFused(torch.autograd.Function):
         sigw_row = (sigma * w).unsqueeze(1)
         # q = dL/d(numerator), p = -dL/d(denominator) = q * v_next; the buffer holds (q, -p).
         qp = vs.new_empty(units, 2, batch)
-        q, p_neg = qp[:, 0:1], qp[:, 1:2]
-        q_row, p_neg_row = qp[:, 0].unsqueeze(0), qp[:, 1].unsqueeze(0).expand(units, -1, -1)
         # (q, -p) of the sub-steps of the current step, summed per step into the gradients of
         # num0, den0 and cmt (a buffer per step, not per sub-step: less memory, no big tail).
         qps = vs.new_empty(unfolds, units, 2, batch)
@@ -222,14 +228,58 @@ class _LTCFused(torch.autograd.Function):
         acc_w = vs.new_zeros(units, 2, units)  # [j, 0, i]: d/d(w E)_ij, [j, 1, i]: -d/dw_ij
         acc_s = vs.new_zeros(units, 2, units)  # [i, :, j]: sums of v_bi dz_ijb and of dz_ijb
         syn = vs.new_empty(units, units, batch)
-        syn_p = syn.permute(1, 2, 0)
         dz = vs.new_empty(units, units, batch)
-        dz_t = dz.transpose(1, 2)
         dv = vs.new_empty(units, 1, batch)
         # Rows (v, 1) of the current sub-step: one product gives the sigma and c gradients.
         v1 = vs.new_ones(units, 2, batch)
-        v1_v = v1[:, 0:1]
         g = vs.new_zeros(units, 1, batch)
+        loops = use_loops(vs, grad_out)
+        if loops is not None:  # the same operations, compiled (csrc/lnn_loops.cpp)
+            g = loops.ltc_backward_loop(vs, dens, cmt_t, g_all, c_full, sig3, e3, sigw_row, qp,
+                                        qps, qv, d_nd, d_cmt, zero, acc_w, acc_s, syn, dz, dv,
+                                        v1, g, unfolds)
+        else:
+            g = _LTCFused._backward_loop(vs, dens, cmt_t, g_all, c_full, sig3, e3, sigw_row, qp,
+                                         qps, qv, d_nd, d_cmt, zero, acc_w, acc_s, syn, dz, dv,
+                                         v1, g, unfolds)
+        d_num0, d_den0, d_cmt = d_nd[:, :, 0], d_nd[:, :, 1], d_cmt[:, :, 0]
+        d_we = acc_w[:, 0].t()
+        d_w = acc_w[:, 1].t() + erev * d_we
+
+        def back(a: torch.Tensor) -> torch.Tensor:
+            return a.permute(2, 0, 1)
+
+        return (
+            g[:, 0].t(),
+            back(d_cmt),
+            back(d_num0),
+            back(d_den0),
+            d_w,
+            w * d_we,
+            w * acc_s[:, 0],
+            w * acc_s[:, 1],
+            None,
+        )
+
+    @staticmethod
+    def _backward_loop(vs: torch.Tensor, dens: torch.Tensor, cmt_t: torch.Tensor,
+                       g_all: torch.Tensor, c_full: torch.Tensor, sig3: torch.Tensor,
+                       e3: torch.Tensor, sigw_row: torch.Tensor, qp: torch.Tensor,
+                       qps: torch.Tensor, qv: torch.Tensor, d_nd: torch.Tensor,
+                       d_cmt: torch.Tensor, zero: torch.Tensor, acc_w: torch.Tensor,
+                       acc_s: torch.Tensor, syn: torch.Tensor, dz: torch.Tensor,
+                       dv: torch.Tensor, v1: torch.Tensor, g: torch.Tensor,
+                       unfolds: int) -> torch.Tensor:
+        """The sub-step loop of the backward pass, in Python (``ltc_backward_loop`` compiled):
+        fills ``d_nd``, ``d_cmt``, ``acc_w`` and ``acc_s`` and returns the gradient of the
+        initial state."""
+        n_sub, units = dens.shape[0], dens.shape[1]
+        length = n_sub // unfolds
+        q, p_neg = qp[:, 0:1], qp[:, 1:2]
+        q_row, p_neg_row = qp[:, 0].unsqueeze(0), qp[:, 1].unsqueeze(0).expand(units, -1, -1)
+        syn_p = syn.permute(1, 2, 0)
+        dz_t = dz.transpose(1, 2)
+        v1_v = v1[:, 0:1]
         n = n_sub
         for t in range(length - 1, -1, -1):
             g = g + g_all[t]
@@ -253,24 +303,7 @@ class _LTCFused(torch.autograd.Function):
             torch.sum(qps, 0, out=d_nd[t])
             torch.mul(qps[:, :, 0:1], vs[n: n + unfolds], out=qv)
             torch.sum(qv, 0, out=d_cmt[t])
-        d_num0, d_den0, d_cmt = d_nd[:, :, 0], d_nd[:, :, 1], d_cmt[:, :, 0]
-        d_we = acc_w[:, 0].t()
-        d_w = acc_w[:, 1].t() + erev * d_we
-
-        def back(a: torch.Tensor) -> torch.Tensor:
-            return a.permute(2, 0, 1)
-
-        return (
-            g[:, 0].t(),
-            back(d_cmt),
-            back(d_num0),
-            back(d_den0),
-            d_w,
-            w * d_we,
-            w * acc_s[:, 0],
-            w * acc_s[:, 1],
-            None,
-        )
+        return g
 
 
 def ltc_fused(
