@@ -188,3 +188,62 @@ def test_tiny_campaign_end_to_end(tmp_path):
     assert "SIMULATION STUDY" in html and "leave-one-expiry-out" in html
     arb = res.tables["arbitrage"]
     assert set(arb.index) == set(models)
+
+
+def test_seed_ensemble_is_the_mean_path_and_nests_the_classical_surface(toy, toy_table):
+    from validation.families.smile import seed_spread
+    from validation.families.smile_tasks import LNNSurface, fit_surface_model
+
+    opts = {"epochs": 15, "hidden_size": 2, "patience": 50}
+    ens = fit_surface_model(ModelSpec("lnn-sabr", {**opts, "seeds": 3}), toy, toy_table, EQ, 4)
+    assert isinstance(ens, LNNSurface) and len(ens.members) == 3
+    assert [m.result.seed for m in ens.members] == [4, 5, 6]
+    grid = np.array([0.1, 0.25, 0.7, 1.5, 3.0])
+    paths = [m.params(grid).to_numpy() for m in ens.members]
+    assert not np.allclose(paths[0], paths[1])  # the seeds differ
+    np.testing.assert_allclose(ens.params(grid).to_numpy(), np.mean(paths, axis=0),
+                               rtol=1e-15)
+    p = ens.params([0.7]).iloc[0]
+    k = np.linspace(80.0, 120.0, 5)
+    ref = implied_vol(100.0, torch.tensor(k), 0.7, p["alpha"], 1.0, p["rho"], p["nu"]).numpy()
+    np.testing.assert_allclose(ens.smile(0.7, 100.0)(k), ref, rtol=1e-14)
+    # network off: the classical linear-in-T surface, at quoted and unquoted expiries
+    off = LNNSurface(ens.result, network_off=True, others=ens.others)
+    lin = ClassicalSurface(toy_table, EQ, "sabr-linear")
+    for t in (0.25, 0.7, 2.0, 3.0):
+        np.testing.assert_allclose(off.smile(t, 100.0)(k), lin.smile(t, 100.0)(k), rtol=0,
+                                   atol=1e-12)
+    # leave-one-expiry-out keeps each member's error next to the ensemble's
+    spec = ModelSpec("lnn-sabr", {**opts, "seeds": 2})
+    loo = leave_one_expiry_out(spec, toy, toy_table, EQ, 0)
+    assert {"error_bp", "error_bp_seed0", "error_bp_seed1"} <= set(loo.columns)
+    single = leave_one_expiry_out(ModelSpec("lnn-sabr", opts), toy, toy_table, EQ, 1)
+    np.testing.assert_array_equal(loo["error_bp_seed1"], single["error_bp"])
+    tab = seed_spread({"LNN-SABR": loo}, ["LNN-SABR"], 0).set_index("seed")
+    assert list(tab.index) == ["0", "1", "ensemble"]
+    assert tab.loc["1", "pooled RMSE (bp)"] == pytest.approx(
+        np.sqrt(np.mean(single["error_bp"] ** 2)), rel=1e-12)
+    with pytest.raises(ConfigError, match="seeds"):
+        fit_surface_model(ModelSpec("lnn-sabr", {"seeds": 0}), toy, toy_table, EQ, 0)
+
+
+def test_seed_callout_tells_seed_dependence_from_a_systematic_loss():
+    from validation.families.smile_report import seed_callout
+
+    summary = pd.DataFrame({"pooled RMSE (bp)": [10.0, 8.0], "mean RMSE by expiry (bp)":
+                            [6.0, 5.0]}, index=["SABR linear in T", "SABR total variance"])
+    champs = list(summary.index)
+
+    def seeds(pooled: list[float], mean: list[float]) -> pd.DataFrame:
+        return pd.DataFrame({"model": "LNN-SABR", "seed": ["0", "1", "ensemble"],
+                             "pooled RMSE (bp)": pooled, "mean RMSE by expiry (bp)": mean})
+
+    def call(kind: str, text: str, title: str) -> tuple[str, str]:
+        return kind, text
+
+    kind, text = seed_callout(seeds([7, 7.5, 7.2], [4, 4.5, 4.2]), summary, champs, call)
+    assert kind == "pass" and "0 of 2 seeds" in text
+    kind, text = seed_callout(seeds([7, 9, 8.1], [4, 4.5, 4.2]), summary, champs, call)
+    assert kind == "warning" and "depends on its seed" in text and "1 of 2" in text
+    kind, text = seed_callout(seeds([7, 7.5, 7.2], [5.5, 6, 5.7]), summary, champs, call)
+    assert kind == "warning" and "every seed does" in text and "2 of 2" in text

@@ -5,9 +5,12 @@ and the EUR curves of 2016-02-29 bootstrapped from the bundled quotes
 (:mod:`~hybridrisk.pricing.eur_curves`). Instruments: bonds and swaps
 (:mod:`~hybridrisk.pricing.torch_pricer` against :mod:`~hybridrisk.pricing.instruments`),
 European options and swaptions (:mod:`~hybridrisk.pricing.options` against
-:mod:`~hybridrisk.pricing.quantlib_options`), greeks by autograd.
+:mod:`~hybridrisk.pricing.quantlib_options`), greeks by autograd; swaption DV01 off the
+curves' market quotes by autograd through the bootstrap
+(:mod:`~hybridrisk.pricing.curve_risk` against QuantLib re-bootstrapping).
 """
 
+from hybridrisk.pricing.curve_risk import QuoteRisk
 from hybridrisk.pricing.eur_curves import (
     CURVE_DATE,
     EurCurves,
@@ -39,13 +42,18 @@ from hybridrisk.pricing.quantlib_options import (
     quantlib_swaptions,
     swaption_legs,
 )
-from hybridrisk.pricing.quantlib_risk import quantlib_dv01, quantlib_key_rate_durations
+from hybridrisk.pricing.quantlib_risk import (
+    quantlib_dv01,
+    quantlib_key_rate_durations,
+    quantlib_quote_dv01,
+)
 from hybridrisk.pricing.torch_pricer import TorchPricer, tent_weights
 
 __all__ = [
     "CURVE_DATE",
     "CashflowTable",
     "EurCurves",
+    "QuoteRisk",
     "SwaptionLegs",
     "TorchPricer",
     "TorchSwaptions",
@@ -66,6 +74,7 @@ __all__ = [
     "quantlib_black_scholes",
     "quantlib_dv01",
     "quantlib_key_rate_durations",
+    "quantlib_quote_dv01",
     "quantlib_swaptions",
     "swaption",
     "swaption_legs",

@@ -33,7 +33,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import QuantLib as ql
@@ -121,13 +121,13 @@ def _ois_helper(tenor: str, rate: float) -> ql.OISRateHelper:
     )
 
 
-def _ois_fair_rate(tenor: str, ois: ql.YieldTermStructureHandle) -> float:
-    swap = ql.MakeOIS(
+def _ois_swap(tenor: str, ois: ql.YieldTermStructureHandle) -> ql.OvernightIndexedSwap:
+    """The OIS of :func:`_ois_helper` at a zero fixed rate, forecast and discounted on ``ois``."""
+    return ql.MakeOIS(
         ql.Period(tenor), ql.Eonia(ois), 0.0, settlementDays=2, paymentLag=1,
         paymentAdjustmentConvention=ql.Following, paymentFrequency=ql.Annual,
         paymentCalendar=CALENDAR, discountingTermStructure=ois,
     )
-    return swap.fairRate()
 
 
 def _euribor(months: int, handle: ql.YieldTermStructureHandle | None = None) -> ql.IborIndex:
@@ -186,6 +186,10 @@ class EurCurves:
         quote, node`` (``node``: one of the group's bootstrap instruments).
     accuracy
         Accuracy given to QuantLib's iterative bootstrap.
+    nodes
+        The bootstrapped ``(date, zero rate)`` nodes of each curve by key (``"ois"``,
+        ``"euribor6m"``, ``"euribor3m"``); the first is the curve date, whose zero rate
+        QuantLib ties to the first pillar's. Empty on :meth:`spreaded` curves.
     """
 
     date: ql.Date
@@ -194,6 +198,7 @@ class EurCurves:
     euribor3m: ql.YieldTermStructureHandle | None
     instruments: pd.DataFrame
     accuracy: float
+    nodes: dict[str, tuple[tuple[ql.Date, float], ...]] = field(default_factory=dict)
 
     def evaluation(self) -> AbstractContextManager[None]:
         """Context manager: QuantLib's evaluation date set to the curve date."""
@@ -215,7 +220,7 @@ class EurCurves:
             ts = ql.ZeroSpreadedTermStructure(h, ql.QuoteHandle(q))
             return ql.YieldTermStructureHandle(ts)
 
-        return replace(self, ois=spread(self.ois, discount),
+        return replace(self, nodes={}, ois=spread(self.ois, discount),
                        euribor6m=spread(self.euribor6m, forward),
                        euribor3m=spread(self.euribor3m, forward))
 
@@ -299,7 +304,7 @@ class EurCurves:
         """The quote an instrument of the day's kinds has on these curves (decimal)."""
         with self.evaluation():
             if kind == "OIS":
-                return _ois_fair_rate(tenor, self.ois)
+                return _ois_swap(tenor, self.ois).fairRate()
             if kind == "FIX":
                 return self.index(int(tenor[:-1])).fixing(self.date)
             if kind == "FRA":
@@ -390,10 +395,13 @@ def bootstrap_eur_curves(
             raise DataValidationError("missing-quotes", f"no quote for node {missing[name][0]}",
                                       column="Ticker")
 
-    def build(helpers: list[ql.RateHelper]) -> ql.YieldTermStructureHandle:
+    nodes: dict[str, tuple[tuple[ql.Date, float], ...]] = {}
+
+    def build(key: str, helpers: list[ql.RateHelper]) -> ql.YieldTermStructureHandle:
         curve = ql.PiecewiseLinearZero(day, helpers, CURVE_DAY_COUNT,
                                        ql.IterativeBootstrap(accuracy))
-        return _frozen(curve)  # nodes() runs the bootstrap while the date is set
+        nodes[key] = tuple(curve.nodes())  # runs the bootstrap while the date is set
+        return _frozen(curve)
 
     def ibor_helpers(rows: pd.DataFrame, months: int,
                      ois: ql.YieldTermStructureHandle) -> list[ql.RateHelper]:
@@ -412,8 +420,8 @@ def bootstrap_eur_curves(
         return out
 
     with evaluation_date(day):
-        ois = build([_ois_helper(r.tenor, r.quote) for r in by_curve["ois"].itertuples()])
-        e6 = build(ibor_helpers(by_curve["euribor6m"], 6, ois))
+        ois = build("ois", [_ois_helper(r.tenor, r.quote) for r in by_curve["ois"].itertuples()])
+        e6 = build("euribor6m", ibor_helpers(by_curve["euribor6m"], 6, ois))
         e3 = None
         rows3 = by_curve["euribor3m"]
         if not missing[_E3M_CURVE]:
@@ -426,5 +434,5 @@ def bootstrap_eur_curves(
                 for t, s in zip(rows3.tenor[basis], rows3.quote[basis], strict=True)
             ]
             rows3.loc[basis, "kind"] = "SWAP3M"
-            e3 = build(ibor_helpers(rows3, 3, ois))
-    return EurCurves(day, ois, e6, e3, table, accuracy)
+            e3 = build("euribor3m", ibor_helpers(rows3, 3, ois))
+    return EurCurves(day, ois, e6, e3, table, accuracy, nodes)

@@ -216,6 +216,8 @@ def cashflow_table(
             idx_dc = ibor.index().dayCounter()
             fixing = ibor.indexFixing()
             for d0, d1 in _ibor_forecast_dates(ibor):
+                if d1 > ts.maxDate() and not ts.allowsExtrapolation():
+                    continue  # a convention that would read the curve past its end
                 span = idx_dc.yearFraction(d0, d1)
                 fwd = (ts.discount(d0) / ts.discount(d1) - 1.0) / span
                 if abs(fwd - fixing) <= 1e-13 * max(1.0, abs(fixing)):

@@ -13,7 +13,8 @@ models:
 - ``sabr-total-variance`` -- total implied variance ``sigma^2 T`` linear in T at fixed
   moneyness (``log(K/F)``, or ``K - F`` for normal vols) between the per-expiry smiles of the
   two neighbouring expiries; flat implied vol at fixed moneyness beyond them;
-- ``lnn-sabr`` -- :class:`hybridrisk.hybrids.LNNSABR` warm-started at the per-expiry fits.
+- ``lnn-sabr`` -- :class:`hybridrisk.hybrids.LNNSABR` warm-started at the per-expiry fits;
+  with the option ``seeds`` a seed ensemble (the mean of the members' parameter paths).
 
 All four coincide with the per-expiry calibration at a quoted expiry, except LNN-SABR's joint
 offset. The per-expiry calibrations are independent of each other, so they are computed once
@@ -203,20 +204,45 @@ class ClassicalSurface:
 
 @dataclass
 class LNNSurface:
-    """A fitted LNN-SABR as a surface model (``network_off``: its benchmark)."""
+    """A fitted LNN-SABR as a surface model (``network_off``: its benchmark).
+
+    With ``others`` (the same model fitted under other seeds) it is a **seed ensemble**: its
+    parameter path is the mean of the members' ``(alpha, rho, nu)`` paths (a convex
+    combination, so the constraints hold) and its smile is SABR at that mean. With the
+    network off every member is the same benchmark, and the first member's is returned.
+    """
 
     result: Any
     network_off: bool = False
+    others: tuple[Any, ...] = ()
 
     def _res(self) -> Any:
         return self.result.benchmark if self.network_off else self.result
 
+    @property
+    def members(self) -> list[LNNSurface]:
+        """Each fit on its own (a single-seed LNN-SABR)."""
+        return [LNNSurface(r, self.network_off) for r in (self.result, *self.others)]
+
     def params(self, expiries: Any) -> pd.DataFrame:
-        return self._res().param_path(expiries)[list(PARAMS)]
+        if self.network_off or not self.others:
+            return self._res().param_path(expiries)[list(PARAMS)]
+        paths = [r.param_path(expiries)[list(PARAMS)] for r in (self.result, *self.others)]
+        return pd.concat(paths).groupby(level=0, sort=False).mean().loc[paths[0].index]
 
     def smile(self, expiry: float, forward: float) -> Smile:
         res, t, f = self._res(), float(expiry), float(forward)
-        return lambda k: res.implied_vol(np.asarray(k, dtype=np.float64), t, forward=f)
+        if self.network_off or not self.others:
+            return lambda k: res.implied_vol(np.asarray(k, dtype=np.float64), t, forward=f)
+        p = self.params([t]).iloc[0]
+
+        def smile(k: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return implied_vol(f, torch.as_tensor(np.array(k, dtype=np.float64)), t,
+                                   p["alpha"], res.beta, p["rho"], p["nu"], res.vol_type,
+                                   res.shift, res.approx).numpy()
+
+        return smile
 
 
 @dataclass(frozen=True)
@@ -230,7 +256,7 @@ class ModelSpec:
         if self.kind not in KINDS:
             raise ConfigError(f"unknown smile model kind {self.kind!r}; known: {KINDS}")
         allowed = {"cell", "hidden_size", "epochs", "lr", "patience", "penalty",
-                   "val_fraction", "arbitrage", "loo", "weight"}
+                   "val_fraction", "arbitrage", "loo", "weight", "seeds"}
         bad = sorted(set(self.options) - (allowed if self.kind == "lnn-sabr" else set()))
         if bad:
             raise ConfigError(f"unknown option(s) {bad} for a {self.kind!r} model")
@@ -239,15 +265,24 @@ class ModelSpec:
 def fit_surface_model(model: ModelSpec, quotes: pd.DataFrame, table: pd.DataFrame,
                       spec: SurfaceSpec, seed: int) -> Any:
     """Fit one model to ``quotes`` (one surface, any set of expiries) given their per-expiry
-    calibrations ``table``."""
+    calibrations ``table``.
+
+    LNN-SABR's option ``seeds`` (default 1) fits that many members under seeds ``seed,
+    seed + 1, ...`` and returns their ensemble (:class:`LNNSurface`).
+    """
     if model.kind != "lnn-sabr":
         return ClassicalSurface(table, spec, model.kind)
     from hybridrisk.hybrids.sabr import LNNSABR
 
     opt = dict(model.options)
-    net = LNNSABR(opt.pop("cell", "ctrnn"), opt.pop("hidden_size", 4), vol_type=spec.vol_type,
-                  shift=spec.shift, approx=spec.approx)
-    return LNNSurface(net.fit(quotes, init=table, seed=seed, **opt))
+    n = int(opt.pop("seeds", 1))
+    if n < 1:
+        raise ConfigError(f"seeds must be at least 1, got {n}")
+    cell, hidden = opt.pop("cell", "ctrnn"), opt.pop("hidden_size", 4)
+    fits = [LNNSABR(cell, hidden, vol_type=spec.vol_type, shift=spec.shift,
+                    approx=spec.approx).fit(quotes, init=table, seed=seed + i, **opt)
+            for i in range(n)]
+    return LNNSurface(fits[0], others=tuple(fits[1:]))
 
 
 # ---------------------------------------------------------------- evaluation
@@ -273,7 +308,8 @@ def leave_one_expiry_out(model: ModelSpec, quotes: pd.DataFrame, table: pd.DataF
     """Hold each expiry out, fit the model to the others, predict the held-out smile.
 
     The held-out expiry's forward is market data (the forward curve) and is used; nothing else
-    of its quotes reaches the fit. Returns the held-out quotes with ``model_vol, error_bp``.
+    of its quotes reaches the fit. Returns the held-out quotes with ``model_vol, error_bp``;
+    for a seed ensemble also each member's error, ``error_bp_seed<s>``.
     """
     out = []
     for t, g in quotes.groupby("expiry"):
@@ -281,7 +317,11 @@ def leave_one_expiry_out(model: ModelSpec, quotes: pd.DataFrame, table: pd.DataF
             progress(f"{model.kind} without {g['label'].iloc[0]}")
         rest = quotes[quotes["expiry"] != t]
         fitted = fit_surface_model(model, rest, table.drop(index=t), spec, seed)
-        out.append(_rows(fitted, g, float(t)))
+        rows = _rows(fitted, g, float(t))
+        if isinstance(fitted, LNNSurface) and fitted.others:  # each member on its own
+            for i, member in enumerate(fitted.members):
+                rows[f"error_bp_seed{seed + i}"] = _rows(member, g, float(t))["error_bp"]
+        out.append(rows)
     return pd.concat(out, ignore_index=True)
 
 
