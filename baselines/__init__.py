@@ -38,6 +38,7 @@ from baselines.garch import (
     std_dist_ppf,
     std_dist_tail_mean,
 )
+from baselines.har import HARResult, fit_har, parkinson_variance
 from baselines.margins import check_pits, garch_pits, rank_pits
 from baselines.nss import (
     NSSFitResult,
@@ -50,6 +51,11 @@ from baselines.nss import (
     nss_zero,
 )
 from baselines.random_walk import random_walk_forecast
+from baselines.realized_garch import (
+    RealizedGARCHResult,
+    fit_realized_garch,
+    simulate_realized_garch,
+)
 from baselines.sabr import (
     SABRResult,
     equity_smile_frame,
@@ -131,4 +137,10 @@ __all__ = [
     "std_dist_tail_mean",
     "student_t_var_es",
     "var_es",
+    "HARResult",
+    "fit_har",
+    "parkinson_variance",
+    "RealizedGARCHResult",
+    "fit_realized_garch",
+    "simulate_realized_garch",
 ]

@@ -489,3 +489,38 @@ def test_figures_return_agg_figures_without_pyplot(returns):
     assert plt.get_fignums() == before  # the block closed the pyplot figure it created
     with pytest.raises(ValueError):
         F.curve_plot([1, 2], {"bad": [1.0]})
+
+
+def test_pdf_text_columns_wrap_instead_of_splitting(tmp_path):
+    """A reference-check table (two long text columns) fits the page by wrapping its text."""
+    from validation.report.pdf import FRAME_W, _fit_widths
+
+    src = "TSP/FCP consensus (McCullough-Renfro benchmark)"
+    rows = [
+        {"check": "bundled data files unchanged", "reference": "SHA256SUMS", "value": 1.0,
+         "reference value": 1.0, "tolerance": 0.0, "passed": True},
+        *({"check": f"DEM/GBP GARCH(1,1) benchmark: {n}", "reference": src,
+           "value": v * (1 + 1e-11), "reference value": v, "tolerance": 1e-8, "passed": True}
+          for n, v in (("mu", -0.0061904083799), ("omega", 0.0107613978518),
+                       ("alpha[1]", 0.15313406182), ("beta[1]", 0.80597367031))),
+        {"check": "GJR-GARCH(1,1,1)-t log-likelihood at arch's estimates",
+         "reference": "arch loglikelihood", "value": -7432.123456789, "reference value":
+         -7432.123456789, "tolerance": 1e-10, "passed": True},
+        {"check": "LNN-GARCH-t (GJR), network off: log-likelihood",
+         "reference": "arch GJR-GARCH(1,1,1)-t loglikelihood", "value": -7432.123456789,
+         "reference value": -7432.123456789, "tolerance": 1e-12, "passed": True},
+    ]
+    checks = pd.DataFrame(rows)
+    table = Table(checks, caption="Reference checks", formats={
+        "value": ".10g", "reference value": ".10g", "tolerance": ".1e"})
+    widths, wrap = _fit_widths(table.cells(), 8.0, FRAME_W)
+    assert sum(widths) <= FRAME_W + 1e-6 and wrap[0] and wrap[1]  # the text columns wrap
+    rep = Report("Checks", code_version="test")
+    rep.section("Process verification").add(table)
+    texts = _pdf_text(rep.to_pdf(tmp_path / "checks.pdf"))
+    body = "\n".join(texts[2:])
+    assert "continued" not in body
+    for v in checks["value"]:
+        assert f"{v:.10g}" in body
+    for word in ("McCullough-Renfro", "SHA256SUMS", "estimates", "network"):
+        assert word in body

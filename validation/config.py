@@ -17,7 +17,7 @@ import yaml
 
 from hybridrisk.errors import ConfigError
 
-__all__ = ["CampaignConfig", "SensitivityConfig", "load_config"]
+__all__ = ["CampaignConfig", "SensitivityConfig", "SignOffConfig", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,45 @@ class SensitivityConfig:
     seeds: tuple[int, ...] = (1, 2)
     window_size: int | None = 1500
     crisis: bool = True
+
+
+#: What an identification field says when the config leaves it out.
+NOT_STATED = "not stated"
+
+
+@dataclass(frozen=True)
+class SignOffConfig:
+    """Model identification and sign-off, printed at the head of the report.
+
+    Every field is free text, ``"not stated"`` unless the config gives it; ``status`` defaults
+    to a draft awaiting the validator's decision, since a generated report is never approved
+    by itself.
+    """
+
+    model_id: str = NOT_STATED
+    model_name: str = NOT_STATED
+    owner: str = NOT_STATED
+    developer: str = NOT_STATED
+    validator: str = NOT_STATED
+    date: str = NOT_STATED
+    status: str = "draft: awaiting validation sign-off"
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                value = f.default
+            elif hasattr(value, "isoformat"):  # YAML reads 2025-01-31 as a date
+                value = value.isoformat()
+            elif isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ConfigError(f"signoff.{f.name} must be text, got {value!r}")
+            object.__setattr__(self, f.name, str(value))
+
+    def rows(self) -> dict[str, str]:
+        """The fields with their display labels, in report order."""
+        return {"Model ID": self.model_id, "Model name": self.model_name, "Owner": self.owner,
+                "Developer": self.developer, "Validator": self.validator,
+                "Date": self.date, "Status": self.status}
 
 
 @dataclass(frozen=True)
@@ -81,6 +120,9 @@ class CampaignConfig:
         See :class:`SensitivityConfig`.
     quick
         Fewer epochs and windows, for smoke tests; the report says so on its title page.
+    signoff
+        Model identification and sign-off (model id and name, owner, developer, validator,
+        date, status); see :class:`SignOffConfig`. A YAML config gives it as a mapping.
     """
 
     family: str = "volatility"
@@ -101,6 +143,7 @@ class CampaignConfig:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
     quick: bool = False
+    signoff: SignOffConfig = field(default_factory=SignOffConfig)
 
     def __post_init__(self) -> None:
         from validation.families import FAMILIES
@@ -208,17 +251,14 @@ class CampaignConfig:
             # a file replaces the default bundled dataset, and names the default output folder
             raw.setdefault("dataset", None)
             raw.setdefault("out", f"reports/{Path(raw['data']).name.split('.')[0]}")
-        sens = raw.pop("sensitivity", None)
+        sens = _section(raw, "sensitivity", SensitivityConfig)
         if sens is not None:
-            if not isinstance(sens, dict):
-                raise ConfigError("sensitivity must be a mapping")
-            snames = {f.name for f in dataclasses.fields(SensitivityConfig)}
-            bad = sorted(set(sens) - snames)
-            if bad:
-                raise ConfigError(f"unknown sensitivity key(s) {bad}; allowed: {sorted(snames)}")
             if "seeds" in sens:
                 sens = {**sens, "seeds": tuple(int(s) for s in sens["seeds"])}
             raw["sensitivity"] = SensitivityConfig(**sens)
+        sign = _section(raw, "signoff", SignOffConfig)
+        if sign is not None:
+            raw["signoff"] = SignOffConfig(**sign)
         try:
             return cls(**raw)
         except TypeError as exc:
@@ -227,6 +267,20 @@ class CampaignConfig:
     def to_dict(self) -> dict[str, Any]:
         """A plain mapping (for the report and the run manifest)."""
         return dataclasses.asdict(self)
+
+
+def _section(raw: dict[str, Any], key: str, cls: type) -> dict[str, Any] | None:
+    """Pop the mapping ``raw[key]`` and check its keys against the fields of ``cls``."""
+    sec = raw.pop(key, None)
+    if sec is None:
+        return None
+    if not isinstance(sec, dict):
+        raise ConfigError(f"{key} must be a mapping")
+    names = {f.name for f in dataclasses.fields(cls)}
+    bad = sorted(set(sec) - names)
+    if bad:
+        raise ConfigError(f"unknown {key} key(s) {bad}; allowed: {sorted(names)}")
+    return sec
 
 
 def load_config(path: str | Path, **overrides: Any) -> CampaignConfig:

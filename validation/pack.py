@@ -1,4 +1,10 @@
-"""The validation report of a campaign, in the sections a validator expects (SR 11-7, SS1/23)."""
+"""The validation report of a campaign, in the sections a validator expects (SR 11-7, SS1/23).
+
+It opens with the executive summary (identification and sign-off, the verdict for each
+challenger, the findings register; :mod:`validation.summary`), follows with the nine standard
+sections, and ends with an appendix holding the long tables (the walk-forward windows and any
+table a family places there).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,13 @@ from validation.report import (
     Callout,
     Equation,
     Figure,
+    Section,
     Table,
     Text,
     reproducibility_manifest,
     validation_report_skeleton,
 )
+from validation.summary import executive_summary
 from validation.walkforward import plan_table
 
 __all__ = ["build_report"]
@@ -82,6 +90,9 @@ def build_report(result: Any, family: Family) -> Any:
         f"Validation report: {cfg.family} models on {label}",
         f"Champions {', '.join(champions)} against challengers {', '.join(challengers) or 'none'}",
         meta={
+            **({k: v for k, v in cfg.signoff.rows().items()
+                if k in ("Model ID", "Owner", "Validator", "Status")}
+               if hasattr(cfg, "signoff") else {}),
             "Family": cfg.family, "Dataset": source,
             "Out-of-sample": f"{oos_index[0]:%Y-%m-%d} .. {oos_index[-1]:%Y-%m-%d} "
                              f"({len(oos_index)} days)",
@@ -109,8 +120,12 @@ def build_report(result: Any, family: Family) -> Any:
         f"{len(result.data)}, {result.data.index[0]:%Y-%m-%d} .. "
         f"{result.data.index[-1]:%Y-%m-%d}. Columns: {', '.join(result.data.columns)}."))
     data.add(Table(result.data.describe().T, caption="Campaign data, summary statistics"))
-    data.add(Table(plan, caption="Walk-forward windows (training span and refit block)",
-                   name="walk_forward_windows"))
+    appendix = Section("Appendix: long tables", key="appendix",
+                       lead="Tables too long for the body of the report, referred to from it.")
+    appendix.add(Table(plan, caption="Walk-forward windows (training span and refit block)",
+                       name="walk_forward_windows"))
+    data.add(Text(f"The walk-forward has {len(plan)} windows (training span and refit block); "
+                  "they are listed in the appendix."))
 
     con = rep["conceptual"]
     for eq in desc["equations"]:
@@ -141,7 +156,7 @@ def build_report(result: Any, family: Family) -> Any:
 
     sc = result.scores
     sections = {"outcomes": rep["outcomes"], "benchmarking": rep["benchmarking"],
-                "sensitivity": rep["sensitivity"]}
+                "sensitivity": rep["sensitivity"], "appendix": appendix}
     # the headline first, then every other table in the section the family chose
     order = [sc.headline] + [n for n in sc.tables if n != sc.headline]
     for name in order:
@@ -167,4 +182,11 @@ def build_report(result: Any, family: Family) -> Any:
             sens.add(Table(df, caption=title, formats=_p_formats(df), name=f"sensitivity_{key}"))
     if not sens.blocks:
         sens.add(Text("No sensitivity analysis was requested."))
+    signoff = getattr(cfg, "signoff", None)
+    rep.sections.insert(0, executive_summary(
+        sc, champions=champions, challengers=challengers, checks=result.checks,
+        signoff=signoff, quick=cfg.quick,
+        scope={"Family": cfg.family, "Dataset": source,
+               "Out-of-sample": rep.meta["Out-of-sample"]}))
+    rep.add(appendix)
     return rep

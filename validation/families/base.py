@@ -33,6 +33,14 @@ class FamilyScores:
     ``headline`` names the table a reader sees first. ``figures`` are callables returning
     matplotlib figures (shown under benchmarking). ``verdicts`` are ``(level, text)`` or
     ``(level, text, section)`` tuples, e.g. ``("pass", "VaR 99%: Kupiec p=0.41", "outcomes")``.
+    A table placed in ``"appendix"`` goes to the report's appendix (long tables).
+
+    ``comparisons`` states the champion-challenger evidence in the common form of
+    :func:`validation.evidence.comparisons_table` (one row per challenger, champion and horizon
+    on the primary loss, with raw and Holm-adjusted DM p-values and the MCS); the report's
+    executive summary and findings register are computed from it, the ``var_backtests`` table
+    (when the family has VaR) and the reference checks. ``None``: the family states none, and
+    the summary falls back on its ``verdicts``.
     """
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -42,6 +50,7 @@ class FamilyScores:
     formats: dict[str, dict[str, str]] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     verdicts: list[tuple[str, ...]] = field(default_factory=list)
+    comparisons: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -198,29 +198,62 @@ class _Equation(Flowable):
         c.drawText(t)
 
 
+def _share(room: float, want: dict[int, float], floor: dict[int, float]) -> dict[int, float]:
+    """Widths for the wrapping columns: the widest shrink first, none below its floor.
+
+    Finds the level L with ``sum(min(want, max(L, floor))) == room`` by bisection.
+    """
+    lo, hi = 0.0, max(want.values())
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if sum(min(want[j], max(mid, floor[j])) for j in want) > room:
+            hi = mid
+        else:
+            lo = mid
+    return {j: min(want[j], max(lo, floor[j])) for j in want}
+
+
 def _fit_widths(
     cells: blocks.TableCells, fs: float, avail: float
 ) -> tuple[list[float], list[bool]]:
-    """Column widths for font size ``fs`` and which columns wrap their text."""
+    """Column widths for font size ``fs`` and which columns wrap their text.
+
+    In order: every cell on one line; headers wrapped at spaces; text columns wrapped at
+    spaces, sharing the room the other columns leave (the widest give way first, none below
+    its longest word), so a table with text columns is not split into column groups when
+    wrapping its text makes it fit. Only when even that does not fit are text columns capped
+    and the table left to :func:`_column_groups`.
+    """
     pad = 8.5
     n = len(cells.header)
     body = [0.0] * n
+    word = [0.0] * n
     for row, sty in zip(cells.rows, cells.styles, strict=True):
         for j, (v, st) in enumerate(zip(row, sty, strict=True)):
-            w = stringWidth(v, SANS_B if st.bold else SANS, fs)
-            if w > body[j]:
-                body[j] = w
+            font = SANS_B if st.bold else SANS
+            body[j] = max(body[j], stringWidth(v, font, fs))
+            if not cells.numeric[j]:
+                word[j] = max([word[j], *(stringWidth(w, font, fs) for w in v.split())])
     head_full = [stringWidth(h, SANS_B, fs) for h in cells.header]
     head_word = [max((stringWidth(w, SANS_B, fs) for w in h.split()), default=0.0)
                  for h in cells.header]
+    no_wrap = [False] * n
+    widths = [max(body[j], head_full[j]) + pad for j in range(n)]
+    if sum(widths) <= avail:
+        return widths, no_wrap
+    snug = [max(body[j], head_word[j]) + pad for j in range(n)]  # headers wrap
+    if sum(snug) <= avail:
+        return snug, no_wrap
+    text = [j for j in range(n) if not cells.numeric[j]]
+    floor = {j: max(word[j], head_word[j]) + pad for j in text}
+    room = avail - sum(snug[j] for j in range(n) if j not in floor)
+    if text and room >= sum(floor.values()):
+        shared = _share(room, {j: snug[j] for j in text}, floor)
+        widths = [shared.get(j, snug[j]) for j in range(n)]
+        return widths, [j in shared and shared[j] < snug[j] - 1e-6 for j in range(n)]
     cap = 0.42 * avail
     wrap = [not cells.numeric[j] and body[j] + pad > cap for j in range(n)]
-    widths = [
-        cap if wrap[j] else max(body[j], head_full[j]) + pad for j in range(n)
-    ]
-    if sum(widths) > avail:  # let headers wrap onto several lines
-        widths = [cap if wrap[j] else max(body[j], head_word[j]) + pad for j in range(n)]
-    return widths, wrap
+    return [cap if wrap[j] else snug[j] for j in range(n)], wrap
 
 
 def _column_groups(widths: list[float], n_index: int, avail: float) -> list[list[int]]:
