@@ -88,3 +88,16 @@ def test_the_checks_see_imports():
     assert "hybridrisk" in imported_top_levels(ROOT / "baselines" / "garch.py")
     assert "hybridrisk.kernels.garch" in imported_modules(ROOT / "hybridrisk" / "hybrids"
                                                           / "garch.py")
+    # the portfolio layer is core: it sees the pricers, and the checks above cover it
+    portfolio = ROOT / "hybridrisk" / "portfolio"
+    assert "hybridrisk.pricing" in imported_modules(portfolio / "revaluation.py")
+
+
+def test_the_portfolio_layer_takes_fitted_baselines_as_arguments():
+    """FHS needs GARCH fits: the fitting lives in validation, the generator in the core."""
+    for path in sorted((ROOT / "hybridrisk" / "portfolio").rglob("*.py")):
+        hits = imported_top_levels(path) & {"baselines", "validation"}
+        hits |= {m for m in imported_modules(path) if m.startswith("hybridrisk.hybrids")}
+        assert not hits, f"{path.relative_to(ROOT)} imports {sorted(hits)}"
+    assert "baselines" in imported_top_levels(ROOT / "validation" / "families"
+                                              / "portfolio_scenarios.py")
