@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml
 	# The CPU wheel of torch first, so the project's own torch range is already met.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	# Debian's chromium for the dashboard's browser test (needs apt-get and root; else skipped).
+	command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || echo "chromium not installed (no apt-get or not root): the browser test will skip"; }
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,9 +1,11 @@
-"""The layering: validation -> baselines -> hybridrisk core <- hybridrisk.hybrids, no circles.
+"""The layering: validation -> monitor -> baselines -> hybridrisk core <- hybridrisk.hybrids,
+no circles.
 
 The model math (kernels), the result vocabulary (``hybridrisk.results``), the cells and the
 checks form the core below both the classical baselines and the hybrids; the hybrids never
 import the baselines (a benchmark reaches a hybrid as a plain argument), and nothing in the
-core imports the hybrids.
+core imports the hybrids. The real-time monitor (``monitor``) sits above the baselines (it
+runs their VaR methods) and below the validation suite (whose command line starts it).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = {"hybridrisk": {"baselines", "validation"}, "baselines": {"validation"}}
+FORBIDDEN = {"hybridrisk": {"baselines", "validation", "monitor"},
+             "baselines": {"validation", "monitor"},
+             "monitor": {"validation"}}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -68,6 +72,20 @@ def test_no_import_circle_between_the_parts_of_hybridrisk():
             parts = m.split(".")
             if parts[0] == "hybridrisk" and len(parts) > 1 and parts[1] != src:
                 graph.setdefault(src, set()).add(parts[1])
+    _assert_acyclic(graph)
+
+
+def test_no_import_circle_between_the_modules_of_the_monitor():
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "monitor").rglob("*.py")):
+        src = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        graph[src] = {m for m in imported_modules(path)
+                      if m.startswith("monitor.") and m != src}
+    assert len(graph) > 5
+    _assert_acyclic(graph)
+
+
+def _assert_acyclic(graph: dict[str, set[str]]) -> None:
     # depth-first search for a back edge
     state: dict[str, int] = {}
 
@@ -88,9 +106,13 @@ def test_the_checks_see_imports():
     assert "hybridrisk" in imported_top_levels(ROOT / "baselines" / "garch.py")
     assert "hybridrisk.kernels.garch" in imported_modules(ROOT / "hybridrisk" / "hybrids"
                                                           / "garch.py")
+    assert "baselines" in imported_top_levels(ROOT / "monitor" / "measures.py")
+    assert "monitor" in imported_top_levels(ROOT / "validation" / "cli.py")
+    assert "monitor.engine" in imported_modules(ROOT / "monitor" / "loop.py")
     # the portfolio layer is core: it sees the pricers, and the checks above cover it
     portfolio = ROOT / "hybridrisk" / "portfolio"
     assert "hybridrisk.pricing" in imported_modules(portfolio / "revaluation.py")
+    assert _unit(portfolio / "scenarios.py") == "portfolio"
 
 
 def test_the_portfolio_layer_takes_fitted_baselines_as_arguments():

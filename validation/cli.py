@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from hybridrisk.errors import HybridRiskError
+from monitor.cli import monitor_command
 
 __all__ = ["main"]
 
@@ -125,6 +126,9 @@ def validate(config_path: str | None, **opts: object) -> None:
     click.echo(f"report (PDF):  {Path(result.report_pdf).resolve()}")
     click.echo(f"tables:        {Path(result.tables_dir).resolve()}")
     click.echo(f"wall time:     {result.seconds:.0f} s")
+
+
+main.add_command(monitor_command)
 
 
 if __name__ == "__main__":

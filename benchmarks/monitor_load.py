@@ -1,0 +1,138 @@
+"""Load benchmark of the monitor: a seeded book of N positions assessed at 1 Hz.
+
+A clock feed delivers one replayed trading day per second (slot k at start + k seconds). When
+an assessment overruns its slot, the slots that passed meanwhile are missed (their days are
+folded into the next batch, so no market data is lost, but the 1 Hz schedule is). Reports the
+assessment latency (p50, p99, max), the missed slots and the resident memory over time.
+
+    .venv/bin/python benchmarks/monitor_load.py --positions 5000 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from monitor.book import read_monitor_book
+from monitor.engine import RiskEngine
+from monitor.feed import ReplayFeed, bundled_history
+from monitor.limits import LimitChecker, read_limits
+from monitor.loop import Monitor
+from monitor.market import MarketTracker
+from monitor.store import HistoryStore
+from monitor.ticks import TickBatch
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_book(n: int, seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        u = rng.random()
+        sector = str(rng.choice(["tech", "energy", "financials", "health", "industrials"]))
+        if u < 0.4:
+            rows.append({"id": f"EQ{i}", "instrument": "equity_index", "quantity":
+                         float(rng.integers(1, 200)), "underlying": str(rng.choice(
+                             ["SP500", "NASDAQ"])), "currency": "USD", "sector": sector})
+        elif u < 0.7:
+            rows.append({"id": f"FX{i}", "instrument": "fx_spot", "quantity":
+                         float(rng.integers(1, 100)) * 1e4, "currency": str(rng.choice(
+                             ["EUR", "GBP", "JPY"])), "sector": "fx"})
+        elif u < 0.9:
+            rows.append({"id": f"BD{i}", "instrument": "fixed_bond", "quantity":
+                         float(rng.integers(1, 50)) * 1e4, "maturity_years":
+                         int(rng.integers(1, 31)), "coupon": 0.04, "currency": "USD",
+                         "sector": "rates", "liquidity_days": 2})
+        else:
+            rows.append({"id": f"OP{i}", "instrument": "index_option", "underlying": "SP500",
+                         "strike": float(rng.integers(1000, 1500)), "expiry_days":
+                         int(rng.integers(30, 365)), "call": bool(rng.random() < 0.5),
+                         "quantity": float(rng.integers(-50, 50) or 1), "currency": "USD",
+                         "sector": "equity-vol", "liquidity_days": 2})
+    return rows
+
+
+class ClockFeed:
+    """One replayed day per ``period`` seconds on a fixed schedule; overrun slots are missed."""
+
+    def __init__(self, replay: ReplayFeed, seconds: float, period: float = 1.0) -> None:
+        self.replay, self.seconds, self.period = replay, seconds, period
+        self.missed = 0
+
+    async def __aiter__(self):
+        t0 = time.monotonic()
+        k = 0
+        while self.replay.remaining and k * self.period < self.seconds:
+            wait = t0 + k * self.period - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            late = int((time.monotonic() - t0) / self.period) - k
+            ticks = []
+            for _ in range(max(late, 0) + 1):  # fold the missed slots' days in
+                if not self.replay.remaining:
+                    break
+                day = self.replay.days[self.replay.cursor]
+                ticks += self.replay.batch(day).ticks
+                self.replay.cursor += 1
+            self.missed += max(late, 0)
+            k += max(late, 0) + 1
+            yield TickBatch(ticks[-1].time, tuple(ticks))
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    h = bundled_history()
+    base = pd.Timestamp("2007-12-31")
+    t = time.perf_counter()
+    book = read_monitor_book(make_book(args.positions, args.seed))
+    engine = RiskEngine(book, h, base)
+    build_s = time.perf_counter() - t
+    tracker = MarketTracker(h.levels.loc[:base], h.volumes.loc[:base], window=500)
+    mon = Monitor(engine, book, tracker, limits=LimitChecker(read_limits()),
+                  store=HistoryStore(args.store, keep=300), interval=0.0)
+    feed = ClockFeed(ReplayFeed("2008-01-02", "2018-12-31", speed=0, history=h),
+                     args.seconds)
+    memory = []
+
+    async def sample():
+        t0 = time.monotonic()
+        while True:
+            memory.append((round(time.monotonic() - t0, 1), round(rss_mb(), 1)))
+            await asyncio.sleep(args.seconds / 10)
+
+    sampler = asyncio.ensure_future(sample())
+    await mon.run(feed)
+    sampler.cancel()
+    lat = np.array(mon.latencies)
+    mon.store.close()
+    return {"positions": args.positions, "seconds": args.seconds, "build_s": round(build_s, 1),
+            "assessments": mon.assessments, "missed_slots": feed.missed,
+            "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1),
+                           "p99": round(float(np.percentile(lat, 99)), 1),
+                           "max": round(float(lat.max()), 1)},
+            "rss_mb_over_time": memory}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--positions", type=int, default=5000)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--store", default=":memory:")
+    args = ap.parse_args()
+    print(json.dumps(asyncio.run(main_async(args))))
+
+
+if __name__ == "__main__":
+    main()
