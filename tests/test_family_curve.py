@@ -142,10 +142,18 @@ def test_tiny_campaign_end_to_end(tmp_path):
     res = run_campaign(cfg, progress=False)
     assert res.report_html.is_file() and res.report_pdf.is_file()
     head = res.headline
-    assert list(head.index) == ["RW", "DL-AR", "DL-VAR", "LNN-DNS"]
+    assert list(head.index) == ["RW", "DL-AR", "DL-VAR", "LNN-DNS", "LNN-DNS-RW"]
     assert np.isfinite(head[["1d", "1w"]].to_numpy()).all()
     assert res.checks["passed"].all(), res.checks.loc[~res.checks["passed"], "check"].tolist()
     nest = res.checks[res.checks["check"].str.contains("network off")]
-    assert len(nest) == 4 and (nest["value"] < 1e-12).all()
+    assert len(nest) == 5 and (nest["value"] < 1e-12).all()
     lnn = res.forecasts["LNN-DNS"]
     assert {"theta_mu_level", "theta_speed_level", "theta_carry"} <= set(lnn.columns)
+    assert "theta_anchor" not in lnn
+    rw = res.forecasts["LNN-DNS-RW"]  # anchored at the random walk, a challenger
+    assert {"theta_anchor", "theta_anchor_scale"} <= set(rw.columns)
+    assert np.isfinite(rw["theta_anchor"]).all() and (rw["theta_anchor_scale"] > 0).all()
+    assert CurveFamily().roles(list(head.index))[1] == ["LNN-DNS", "LNN-DNS-RW"]
+    dm = res.scores.tables["diebold_mariano"]
+    assert {("LNN-DNS-RW", "RW"), ("LNN-DNS-RW", "DL-VAR")} <= set(zip(dm.model, dm.benchmark,
+                                                                      strict=True))

@@ -148,6 +148,110 @@ def test_no_real_logarithm_raises():
         OUDynamics("ar", DIEBOLD_LI_TAU, np.zeros(3), phi, np.eye(3), 0.01)
 
 
+# ------------------------------------------------------------------ anchored at the random walk
+
+
+@pytest.mark.parametrize("dynamics", ["var", "ar"])
+def test_anchored_network_off_is_the_random_walk(curves, dl, dynamics):
+    model = LNNDNS("cfc", 4, dynamics=dynamics, anchor="random_walk")
+    res = model.fit(curves, init=dl[dynamics], epochs=0, progress=False)
+    ref = random_walk_forecast(curves, HORIZONS)
+    for r in (res.benchmark, res):  # frozen head, and the untrained head (weight exactly 0)
+        ours = r.forecast(HORIZONS)
+        assert _max(ours.mean, ref.mean) == 0.0
+        assert list(ours.mean.index) == list(ref.mean.index)
+        assert list(ours.mean.columns) == list(ref.mean.columns)
+        # every in-sample origin: the curve of the observation before
+        fit = r.fitted_forecasts(HORIZONS)
+        for h in HORIZONS:
+            assert _max(fit[[f"{h}|{c}" for c in COLS]].iloc[:-1], curves.iloc[:-1]) == 0.0
+    assert model.name == f"LNN-DNS-{dynamics.upper()}-RW (cfc)"
+    assert {"anchor", "anchor_scale"} <= set(res.params.columns)
+    assert (res.params["anchor"] == 0.0).all()
+    # out of sample, with a tenor unpublished at some origins: the previous day's yields
+    new = datasets.gsw_zero_yields().loc["2020-01-01":"2020-02-20", COLS].dropna(how="all")
+    new.iloc[5:9, 7] = np.nan  # 30y unpublished on a few days
+    got = res.benchmark.filter(new, horizons=HORIZONS, with_params=True)
+    both = pd.concat([curves, new])
+    theirs = both.shift(1).loc[new.index].to_numpy()  # as the curve campaign's RandomWalkTask
+    pub = np.isfinite(theirs)
+    # where the origin has no quote (no random-walk forecast): the day's Nelson-Siegel fit
+    fac, _ = diebold_li_factors(both.iloc[len(curves) + 5: len(curves) + 9])
+    fitted = fac.to_numpy() @ ns_loadings(res.maturities, DIEBOLD_LI_TAU).T
+    for h in HORIZONS:
+        ours = got[[f"{h}|{c}" for c in COLS]].to_numpy()
+        assert (~pub).sum() == 4 and _max(ours[pub], theirs[pub]) == 0.0
+        assert _max(ours[~pub], fitted[:, 7]) < 1e-12
+    assert (got["theta_anchor"] == 0.0).all() and "theta_anchor_scale" in got
+    # the in-sample RMSE and the loss weights are the random walk's
+    rm = res.benchmark.rmse()
+    y = curves.to_numpy()
+    for h in res.spec["horizons"]:
+        d = 100.0 * (y[h: res.split] - y[: res.split - h])
+        assert rm.loc["train", f"h={h}"] == pytest.approx(np.sqrt(np.mean(d**2)), rel=1e-12)
+    assert _max(res.rmse(), rm) == 0.0
+    assert res.loglik == res.benchmark.loglik
+
+
+def test_anchor_weight_one_is_diebold_li(curves, dl, monkeypatch):
+    """lambda = 1 and eta -> 0 with the DNS outputs at their start: Diebold-Li exactly."""
+    plain = LNNDNS("cfc", 4).fit(curves, init=dl["var"], epochs=0, progress=False)
+    start = LNNDNS.head_init
+
+    def at_one(ou, anchor=None):
+        return {**start(ou, anchor), **({"anchor": 1.0, "anchor_scale": 1e-3} if anchor else {})}
+
+    monkeypatch.setattr(LNNDNS, "head_init", staticmethod(at_one))
+    res = LNNDNS("cfc", 4, anchor="random_walk").fit(curves, init=dl["var"], epochs=0,
+                                                     progress=False)
+    assert res.params["anchor"].eq(1.0).all()
+    ref = dl["var"].forecast(HORIZONS)
+    for r in (res.benchmark, res):
+        assert _max(r.forecast(HORIZONS).mean, ref.mean) < 1e-12
+        # training loss path (window_errors) and the in-sample forecasts: as the plain model's
+        assert _max(r.rmse(), plain.rmse()) < 1e-9
+        assert _max(r.fitted_forecasts(HORIZONS), plain.fitted_forecasts(HORIZONS)) < 1e-12
+    new = datasets.gsw_zero_yields().loc["2020-01-01":"2020-01-20", COLS].dropna(how="all")
+    assert _max(res.filter(new, horizons=HORIZONS), plain.filter(new, horizons=HORIZONS)) < 1e-12
+    assert res.loglik == pytest.approx(plain.loglik, rel=1e-12)
+
+
+def test_anchored_training_and_save_load(curves, dl, tmp_path):
+    res = LNNDNS("cfc", 4, anchor="random_walk").fit(curves, init=dl["var"], seed=3, **SMALL)
+    h = res.history
+    assert h.best_val_loss <= h.initial_val_loss  # the random walk is the first candidate
+    assert res.params["anchor"].abs().max() > 0  # the weight has moved
+    # trained or not, the network off is still the random walk
+    assert _max(res.benchmark.forecast(HORIZONS).mean,
+                random_walk_forecast(curves, HORIZONS).mean) == 0.0
+    path = res.save(tmp_path / "lnn-dns-rw")
+    back = LNNDNSResult.load(path)
+    assert back.spec["anchor"] == "random_walk" and back.anchor == "random_walk"
+    np.testing.assert_array_equal(back.forecast({"x": 7.5, "1m": 21}).mean,
+                                  res.forecast({"x": 7.5, "1m": 21}).mean)
+    np.testing.assert_array_equal(back.params, res.params)
+    new = datasets.gsw_zero_yields().loc["2020-01-01":"2020-02-01", COLS]
+    pd.testing.assert_frame_equal(back.filter(new, with_params=True),
+                                  res.filter(new, with_params=True))
+    assert back.loglik == res.loglik and back.benchmark.loglik == res.benchmark.loglik
+    assert "-RW" in str(back.summary())
+
+
+def test_files_saved_without_the_anchor_key_load(trained, tmp_path):
+    import json
+
+    path = trained.save(tmp_path / "old")
+    cfg = path / "config.json" if path.is_dir() else path
+    meta = json.loads(cfg.read_text())
+    assert meta["spec"].pop("anchor") is None
+    cfg.write_text(json.dumps(meta))
+    back = LNNDNSResult.load(path)
+    assert back.anchor is None and back.net.head.names == trained.net.head.names
+    np.testing.assert_array_equal(back.forecast().mean, trained.forecast().mean)
+    with pytest.raises(ConfigError, match="anchor"):
+        LNNDNS(anchor="diebold_li")
+
+
 # ------------------------------------------------------------------------- continuous time
 
 

@@ -19,6 +19,24 @@ there, through the same code) forecasts exactly as ``baselines.fit_diebold_li(..
 (about 1e-13, tested). The innovation covariance stays Diebold-Li's: the network moves the
 conditional mean.
 
+Anchored at the random walk
+---------------------------
+With ``anchor="random_walk"`` the head has two more outputs, a weight ``lambda(t)`` (real,
+starting at exactly 0) and a horizon scale ``eta(t) > 0`` (trading days, starting at
+:data:`ANCHOR_SCALE_INIT`), and every forecast (training loss, :meth:`~LNNDNSResult.forecast`,
+``filter``, ``fitted_forecasts``, ``rmse``, ``loglik``) is the dynamic Nelson-Siegel forecast
+above shrunk toward the origin's curve (:func:`~hybridrisk.kernels.dns.anchored`)::
+
+    y_hat(t + h) = y_RW + lambda(t) (1 - exp(-h / eta(t))) (y_DNS(t + h) - y_RW),
+
+where ``y_RW`` is the curve observed at the origin on its published tenors (the random walk;
+an unpublished tenor, which the random walk cannot forecast, takes the day's Nelson-Siegel
+fit). The untrained hybrid and ``result.benchmark`` are then the random walk exactly, and
+``lambda = 1``, ``eta -> 0`` with the other outputs at their start is Diebold-Li (both tested).
+At the start the loss does not depend on the DNS outputs (their gradients are zero until
+``lambda`` moves). Forecast covariances and :meth:`~LNNDNSResult.simulate` stay those of the
+DNS part.
+
 Time and training
 -----------------
 Time is measured in **trading days** (one Diebold-Li step), so horizons are floats (``1.5`` lies
@@ -27,9 +45,10 @@ between the next two trading days); ``clock`` maps dates to model time
 windows (:mod:`hybridrisk.hybrids._training`) and training horizon ``h`` (1, 5, 21, 63 by
 default), the squared bp error of ``y_hat(t + h | t)`` against the curve published ``h``
 observations later at the elapsed clock time, on published tenors only, per horizon weighted by
-the inverse of Diebold-Li's own train MSE (the untrained loss is 1 per horizon); targets never
-cross into the validation block. Adam, gradient clipping, a penalty toward Diebold-Li, early
-stopping (Diebold-Li itself is the first candidate), seeded. The state at origin ``t`` comes
+the inverse of the nested benchmark's own train MSE (the untrained loss is 1 per horizon);
+targets never cross into the validation block. Adam, gradient clipping, a penalty toward the
+benchmark, early stopping (the benchmark itself is the first candidate), seeded. The benchmark
+is Diebold-Li, or the random walk when anchored. The state at origin ``t`` comes
 from a window of at most ``window`` observations ending at ``t`` (causal), the encoder started
 from zero ``burn_in`` to ``window - 1`` observations earlier.
 
@@ -84,9 +103,11 @@ from hybridrisk.kernels.dns import (
     FACTORS,
     CurvePanel,
     OUDynamics,
+    anchored,
     carried,
     curve_panel,
     horizon_map,
+    origin_curves,
     ou_generator,
     ou_mean,
 )
@@ -94,11 +115,17 @@ from hybridrisk.lnn.heads import Bounded, Positive, Real
 from hybridrisk.results import Simulation, Summary
 from hybridrisk.seed import torch_generator
 
-__all__ = ["LNNDNS", "LNNDNSResult", "THETA_NAMES"]
+__all__ = ["ANCHORS", "ANCHOR_NAMES", "LNNDNS", "LNNDNSResult", "THETA_NAMES", "theta_names"]
 
 #: The head's outputs, in the order of the theta arrays.
 THETA_NAMES = (tuple(f"mu_{f}" for f in FACTORS) + tuple(f"speed_{f}" for f in FACTORS)
                + ("carry", "carry_speed"))
+#: Forecasts the model may be anchored at (None: Diebold-Li itself is the start).
+ANCHORS = (None, "random_walk")
+#: The anchored model's extra outputs (theta[..., 8:10]): weight lambda and scale eta.
+ANCHOR_NAMES = ("anchor", "anchor_scale")
+#: Initial horizon scale eta of the anchor weight (trading days; irrelevant while lambda = 0).
+ANCHOR_SCALE_INIT = 21.0
 #: Initial decay rate of the carried residual (per trading day; irrelevant while carry = 0).
 CARRY_SPEED_INIT = 1.0 / 21.0
 #: Upper bound of the speed multipliers (mean reversion at most this many times Diebold-Li's).
@@ -109,6 +136,11 @@ _CELLS = ("cfc", "ltc", "ctrnn", "cde")
 _TRAIN_HORIZONS = (1, 5, 21, 63)
 #: Diebold-Li's estimated numbers: intercepts, transition, innovation cov, noise variance.
 _BENCHMARK_COUNT = {"var": 3 + 9 + 6 + 1, "ar": 3 + 3 + 3 + 1}
+
+
+def theta_names(anchor: str | None) -> tuple[str, ...]:
+    """The head's outputs in theta order: :data:`THETA_NAMES`, then the anchor's."""
+    return THETA_NAMES + (ANCHOR_NAMES if anchor else ())
 
 
 # ---------------------------------------------------------------- inputs
@@ -188,8 +220,10 @@ class _Engine:
     """Tensors of one panel and the window computations shared by fit, filter and forecast."""
 
     def __init__(self, net: ThetaNet, ou: OUDynamics, panel: CurvePanel, inputs: _Inputs,
-                 window: int, burn_in: int, device: torch.device, use_times: bool) -> None:
+                 window: int, burn_in: int, device: torch.device, use_times: bool,
+                 anchor: str | None = None) -> None:
         self.net, self.panel, self.device = net, panel, device
+        self.anchor, self.names = anchor, theta_names(anchor)
         self.window, self.burn_in, self.use_times = window, burn_in, use_times
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)  # noqa: E731
         x, xs = inputs.arrays(panel)
@@ -204,7 +238,7 @@ class _Engine:
         self.K, self.c, self.mu = as_t(ou.K), as_t(ou.c), as_t(ou.mu)
 
     def theta(self, w: Windows, *, nested: bool) -> torch.Tensor:
-        """theta (batch, length, 8) in :data:`THETA_NAMES` order."""
+        """theta (batch, length, 8 or 10) in :func:`theta_names` order."""
         idx = w.index
         t = self.times[idx]
         t = t - t[:, :1]
@@ -213,13 +247,13 @@ class _Engine:
             x = self.x_sparse[idx].clone()
             x[:, 0] = self.x[idx[:, 0]]  # each window starts from the as-of values (causal)
         out = self.net.theta(x, t if self.use_times else None, nested=nested)
-        return torch.stack([out[n] for n in THETA_NAMES], dim=-1)
+        return torch.stack([out[n] for n in self.names], dim=-1)
 
     def theta_span(self, start: int, stop: int, *, nested: bool) -> torch.Tensor:
-        """theta at origins ``start .. stop-1`` (stop - start, 8), each from its own window."""
+        """theta at origins ``start .. stop-1`` (stop - start, 8 or 10), each from its window."""
         w = make_windows(start, stop, self.window, self.burn_in).to(self.device)
         th = self.theta(w, nested=nested)
-        out = torch.empty(stop - start, len(THETA_NAMES), dtype=torch.float64,
+        out = torch.empty(stop - start, len(self.names), dtype=torch.float64,
                           device=self.device)
         sel = w.mask > 0
         out[w.index[sel] - start] = th[sel]
@@ -238,6 +272,9 @@ class _Engine:
         dt = self.times[tgt] - self.times[idx].unsqueeze(-1)
         fh = ou_mean(self.f[idx].unsqueeze(-2), gen.unsqueeze(-3), dt)  # (B, L, J, 3)
         yh = fh @ self.load.T + carried(self.e[idx].unsqueeze(-2), th.unsqueeze(-2), dt)
+        if self.anchor:
+            y0 = origin_curves(self.y[idx], self.pub[idx], self.f[idx], self.load)
+            yh = anchored(y0.unsqueeze(-2), yh, th.unsqueeze(-2), dt)
         keep = self.pub[tgt] & valid.unsqueeze(-1)
         err = torch.where(keep, 100.0 * (yh - self.y[tgt]), torch.zeros_like(yh))
         return err.square().sum(dim=(0, 1, 3)), keep.sum(dim=(0, 1, 3)).to(torch.float64)
@@ -264,6 +301,10 @@ class LNNDNS(HybridModel):
         Training horizons in trading days (observations ahead).
     clock
         ``"observations"``, ``"business"`` or ``"calendar"`` (module docstring).
+    anchor
+        None (default: the network starts from Diebold-Li) or ``"random_walk"`` (the forecast
+        is shrunk toward the origin's curve by a weight that starts at 0, so the network starts
+        from the random walk; module docstring).
     device, use_times, max_staleness, on_stale, head_layers, **cell_kwargs
         As :class:`~hybridrisk.hybrids._skeleton.HybridModel` (here ``max_staleness`` is None
         by default; a CDE gets ``width=32`` unless given).
@@ -276,12 +317,16 @@ class LNNDNS(HybridModel):
     >>> res.forecast({"1m": 21, "6w": 30.5}).mean  # doctest: +SKIP
     """
 
-    family_keys = ("dynamics", "tau", "horizons", "clock")
+    family_keys = ("dynamics", "tau", "horizons", "clock", "anchor")
 
     def __init__(self, cell: str = "cfc", hidden_size: int = 16, *, dynamics: str = "var",
                  tau: float = DIEBOLD_LI_TAU, horizons: Sequence[int] = _TRAIN_HORIZONS,
-                 clock: str = "observations", device: str | torch.device = "cpu",
-                 max_staleness: Any = None, **kwargs: Any) -> None:
+                 clock: str = "observations", anchor: str | None = None,
+                 device: str | torch.device = "cpu", max_staleness: Any = None,
+                 **kwargs: Any) -> None:
+        if anchor not in ANCHORS:
+            raise ConfigError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
+        self.anchor = anchor
         if cell not in _CELLS:
             raise ConfigError(f"cell must be one of {_CELLS}, got {cell!r}")
         if dynamics not in DYNAMICS:
@@ -302,21 +347,34 @@ class LNNDNS(HybridModel):
             kwargs = {"width": 32, **kwargs}
         super().__init__(cell, hidden_size, device, max_staleness=max_staleness, **kwargs)
 
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any], device: str | torch.device = "cpu") -> LNNDNS:
+        # files saved before the anchor option existed are Diebold-Li-started models
+        return super().from_spec({"anchor": None, **spec}, device)  # type: ignore[return-value]
+
     @property
     def name(self) -> str:
-        return f"LNN-DNS-{self.dynamics.upper()} ({self.cell})"
+        rw = "-RW" if self.anchor else ""
+        return f"LNN-DNS-{self.dynamics.upper()}{rw} ({self.cell})"
 
     def head_spec(self) -> dict[str, Any]:
-        return {**{f"mu_{f}": Real() for f in FACTORS},
-                **{f"speed_{f}": Bounded(0.0, MAX_SPEED) for f in FACTORS},
-                "carry": Real(), "carry_speed": Positive()}
+        out = {**{f"mu_{f}": Real() for f in FACTORS},
+               **{f"speed_{f}": Bounded(0.0, MAX_SPEED) for f in FACTORS},
+               "carry": Real(), "carry_speed": Positive()}
+        if self.anchor:
+            out.update(anchor=Real(), anchor_scale=Positive())
+        return out
 
     @staticmethod
-    def head_init(ou: OUDynamics) -> dict[str, float]:
-        """The benchmark's theta: Diebold-Li's endpoint, unit speeds, no carry."""
-        return {**{f"mu_{f}": float(ou.mu[i]) for i, f in enumerate(FACTORS)},
-                **{f"speed_{f}": 1.0 for f in FACTORS}, "carry": 0.0,
-                "carry_speed": CARRY_SPEED_INIT}
+    def head_init(ou: OUDynamics, anchor: str | None = None) -> dict[str, float]:
+        """The benchmark's theta: Diebold-Li's endpoint, unit speeds, no carry (and, with an
+        anchor, weight 0 on the dynamic Nelson-Siegel forecast: the random walk)."""
+        out = {**{f"mu_{f}": float(ou.mu[i]) for i, f in enumerate(FACTORS)},
+               **{f"speed_{f}": 1.0 for f in FACTORS}, "carry": 0.0,
+               "carry_speed": CARRY_SPEED_INIT}
+        if anchor:
+            out.update(anchor=0.0, anchor_scale=ANCHOR_SCALE_INIT)
+        return out
 
     def _inputs(self, covariates: list[pd.Series]) -> _Inputs:
         return _Inputs(covariates, sparse=self.cell == "cde", max_staleness=self.max_staleness,
@@ -395,11 +453,11 @@ class LNNDNS(HybridModel):
         inputs = self._inputs(covs)
         inputs.fit_stats(inputs.raw(panel)[0], split)
         with seeded(seed):  # the seed fixes the weights, privately
-            net = self.build_net(len(inputs.names), self.head_init(ou))
+            net = self.build_net(len(inputs.names), self.head_init(ou, self.anchor))
         eng = _Engine(net, ou, panel, inputs, config.window, config.burn_in, self.device,
-                      self.use_times)
+                      self.use_times, self.anchor)
         train_w = make_windows(0, split, config.window, config.burn_in).to(self.device)
-        with torch.no_grad():  # per-horizon weights: the benchmark's own train MSE
+        with torch.no_grad():  # per-horizon weights: the nested benchmark's own train MSE
             sse, cnt = eng.window_errors(train_w, split, self.horizons, nested=True)
         ok = (cnt > 0) & (sse > 0)
         if not bool(ok.any()):
@@ -442,10 +500,11 @@ class LNNDNSResult(HybridResult):
     ----------
     params
         theta(t) path: observed factors, endpoints ``mu_*`` (percent) and speed multipliers
-        ``speed_*``, residual carry and its half-life (trading days) by date.
+        ``speed_*``, residual carry and its half-life (trading days) by date; anchored, also
+        the weight ``anchor`` and scale ``anchor_scale`` (trading days).
     benchmark
         The same result with the network off: Diebold-Li (``res.benchmark.forecast(h)``
-        equals ``fit_diebold_li(...).forecast(h)``).
+        equals ``fit_diebold_li(...).forecast(h)``), or anchored, the random walk.
     ou
         The nested Diebold-Li dynamics and their OU form
         (:class:`~hybridrisk.kernels.dns.OUDynamics`).
@@ -464,7 +523,8 @@ class LNNDNSResult(HybridResult):
         self.covariates, self.inputs, self.ou = covariates, inputs, ou
         self.split, self.history, self.config, self.seed = split, history, config, seed
         self.device, self.weights = device, np.asarray(weights, np.float64)
-        self.init = LNNDNS.head_init(ou)
+        self.anchor: str | None = spec.get("anchor")
+        self.init = LNNDNS.head_init(ou, self.anchor)
         self.benchmark_num_params = self.extra_num_params = _BENCHMARK_COUNT[ou.dynamics]
 
     # -- evaluation -----------------------------------------------------------------------------
@@ -474,7 +534,8 @@ class LNNDNSResult(HybridResult):
                       max_staleness=self.inputs.max_staleness, on_stale=self.inputs.on_stale)
         inp.mean, inp.std = self.inputs.mean, self.inputs.std  # the fit's statistics
         return _Engine(self.net, self.ou, panel, inp, int(self.config["window"]),
-                       int(self.config["burn_in"]), self.device, self.spec["use_times"])
+                       int(self.config["burn_in"]), self.device, self.spec["use_times"],
+                       self.anchor)
 
     @torch.no_grad()
     def _evaluate(self) -> dict[str, Any]:
@@ -502,6 +563,8 @@ class LNNDNSResult(HybridResult):
             df[f"speed_{f}"] = th[:, 3 + i]
         df["carry"] = th[:, 6]
         df["carry_halflife"] = math.log(2.0) / th[:, 7]
+        if self.anchor:
+            df["anchor"], df["anchor_scale"] = th[:, 8], th[:, 9]
         return df
 
     @property
@@ -515,10 +578,12 @@ class LNNDNSResult(HybridResult):
         return len(self.panel)
 
     def _curve(self, f0: np.ndarray, e0: np.ndarray, theta: np.ndarray, dt: np.ndarray,
-               load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               load: np.ndarray, y0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Yield means (N, J, M) and factor means (N, J, 3) from origins' factors/residuals.
 
-        ``theta`` is (N, 8); ``dt`` is (J,) for the same horizons from every origin, or (N, J).
+        ``theta`` is (N, 8 or 10); ``dt`` is (J,) for the same horizons from every origin, or
+        (N, J). With ``y0`` (N, M), the origins' curves (:meth:`_origins`), an anchored model's
+        yields are shrunk toward them; without it they are the DNS part's.
         """
         as_t = lambda a: torch.tensor(np.asarray(a, np.float64), device=self.device)  # noqa
         with torch.no_grad():
@@ -527,7 +592,20 @@ class LNNDNSResult(HybridResult):
             d = as_t(dt)
             fh = ou_mean(as_t(f0).unsqueeze(-2), gen.unsqueeze(-3), d).cpu().numpy()
             carry = carried(as_t(e0).unsqueeze(-2), th.unsqueeze(-2), d).cpu().numpy()
-        return fh @ load.T + carry, fh
+            yh = fh @ load.T + carry
+            if self.anchor and y0 is not None:
+                d = d.expand(yh.shape[:-1])
+                yh = anchored(as_t(y0).unsqueeze(-2), as_t(yh), th.unsqueeze(-2), d)
+                yh = yh.cpu().numpy()
+        return yh, fh
+
+    @staticmethod
+    def _origins(panel: CurvePanel, rows: slice) -> np.ndarray:
+        """The random-walk curve at origins ``rows`` (observed; the NS fit where unpublished)."""
+        t = lambda a: torch.as_tensor(np.asarray(a, np.float64))  # noqa: E731
+        return origin_curves(t(np.where(panel.published, panel.yields.to_numpy(), 0.0)[rows]),
+                             torch.as_tensor(panel.published[rows]), t(panel.factors[rows]),
+                             t(panel.loadings)).numpy()
 
     def forecast(self, horizons: Any = None) -> CurveForecast:
         """Curve forecast from the last day at any horizons (trading days, floats allowed).
@@ -546,8 +624,10 @@ class LNNDNSResult(HybridResult):
         hz = horizon_map(horizons)
         th = self._ev["theta"][-1]
         load = self.panel.loadings
+        n = len(self.panel)
         yh, fh = self._curve(self.panel.factors[-1:], self.panel.residuals[-1:], th[None],
-                             np.array(list(hz.values())), load)
+                             np.array(list(hz.values())), load,
+                             self._origins(self.panel, slice(n - 1, n)))
         k = th[3:6][:, None] * self.ou.K
         noise = self.ou.measurement_var * np.eye(len(load))
         cov = {lab: load @ self.ou.covariance(h, k) @ load.T + noise for lab, h in hz.items()}
@@ -602,13 +682,16 @@ class LNNDNSResult(HybridResult):
             th = eng.theta_span(n_fit - 1, n_all - 1, nested=self.network_off).cpu().numpy()
         f0 = panel.factors[n_fit - 1: n_all - 1]
         e0 = panel.residuals[n_fit - 1: n_all - 1]
-        yh, _ = self._curve(f0, e0, th, np.array(list(hz.values())), panel.loadings)
+        yh, _ = self._curve(f0, e0, th, np.array(list(hz.values())), panel.loadings,
+                            self._origins(panel, slice(n_fit - 1, n_all - 1)))
         out = self._columns(yh, hz)
         if with_params:
             out.update({f"factor_{f}": f0[:, i] for i, f in enumerate(FACTORS)})
             out.update({f"theta_mu_{f}": th[:, i] for i, f in enumerate(FACTORS)})
             out.update({f"theta_speed_{f}": th[:, 3 + i] for i, f in enumerate(FACTORS)})
             out["theta_carry"] = th[:, 6]
+            if self.anchor:
+                out["theta_anchor"], out["theta_anchor_scale"] = th[:, 8], th[:, 9]
         res = pd.DataFrame(out, index=panel.index[n_fit:])
         return res.reindex(new.index)  # a new day with no published curve gets NaN
 
@@ -616,7 +699,8 @@ class LNNDNSResult(HybridResult):
         """In-sample forecasts from every origin of the fit sample (columns as :meth:`filter`)."""
         hz = horizon_map(horizons)
         yh, _ = self._curve(self.panel.factors, self.panel.residuals, self._ev["theta"],
-                            np.array(list(hz.values())), self.panel.loadings)
+                            np.array(list(hz.values())), self.panel.loadings,
+                            self._origins(self.panel, slice(None)))
         return pd.DataFrame(self._columns(yh, hz), index=self.panel.index)
 
     def rmse(self) -> pd.DataFrame:
@@ -648,7 +732,8 @@ class LNNDNSResult(HybridResult):
         p, ou = self.panel, self.ou
         th = self._ev["theta"][:-1]
         dt = np.diff(p.times)
-        yh, _ = self._curve(p.factors[:-1], p.residuals[:-1], th, dt[:, None], p.loadings)
+        yh, _ = self._curve(p.factors[:-1], p.residuals[:-1], th, dt[:, None], p.loadings,
+                            self._origins(p, slice(0, len(p) - 1)))
         y = p.yields.to_numpy()
         out = np.empty(len(dt))
         covs: dict[bytes, np.ndarray] = {}
@@ -676,6 +761,7 @@ class LNNDNSResult(HybridResult):
 
         The exact OU transition over one trading day with theta held at its last value (future
         inputs are unknown); the measurement noise of the curve is added to each day's yields.
+        An anchored model's paths are those of its DNS part (the anchor shrinks the mean only).
         """
         if int(n_paths) < 1 or int(horizon) < 1:
             raise ConfigError("n_paths and horizon must be >= 1")
@@ -707,7 +793,8 @@ class LNNDNSResult(HybridResult):
         ou, h, idx = self.ou, self.history, self.panel.index
         header = [
             ("Model", LNNDNS.from_spec(self.spec).name),
-            ("Benchmark", f"Diebold-Li {ou.dynamics.upper()}(1) as an OU process"),
+            ("Benchmark", ("random walk, anchoring " if self.anchor else "")
+             + f"Diebold-Li {ou.dynamics.upper()}(1) as an OU process"),
             ("Benchmark from", ou.source), ("Decay tau", f"{ou.tau:.4f} y"),
             ("Clock", self.spec["clock"]), ("Sample", f"{idx[0]:%Y-%m-%d}..{idx[-1]:%Y-%m-%d}"),
             ("No. Observations", f"{len(idx)} ({self.panel.dropped_days} dropped)"),
@@ -725,12 +812,13 @@ class LNNDNSResult(HybridResult):
                               "max": p.max()})
         speeds = pd.DataFrame(252 * ou.K, index=list(FACTORS), columns=list(FACTORS))
         rm, rn = self.rmse(), self.benchmark.rmse()
+        bench = "the random walk" if self.anchor else "Diebold-Li"
         rmse = pd.concat({"hybrid": rm, "benchmark": rn}).swaplevel().sort_index()
         rmse.index = [f"{a} {b}" for a, b in rmse.index]
         return Summary("LNN-DNS Model Results", header,
                        [("theta(t)", theta), ("Diebold-Li speeds K (per year)", speeds),
                         ("In-sample RMSE (bp) by horizon (trading days)", rmse)],
-                       ["Validation loss 1 = Diebold-Li's train MSE per horizon. Network "
+                       [f"Validation loss 1 = {bench}'s train MSE per horizon. Network "
                         "parameters have no standard errors.", "Forecast covariances use "
                         "Diebold-Li's innovation covariance with the hybrid's speeds."])
 
@@ -780,7 +868,8 @@ class LNNDNSResult(HybridResult):
         inputs.names = list(meta["input_names"])
         inputs.mean, inputs.std = tensors["inputs.mean"], tensors["inputs.std"]
         ou = OUDynamics.from_saved(tensors, meta["benchmark"])
-        net = restore_net(model.build_net(len(inputs.names), LNNDNS.head_init(ou)), tensors)
+        net = restore_net(model.build_net(len(inputs.names),
+                                          LNNDNS.head_init(ou, spec.get("anchor"))), tensors)
         return cls(spec=spec, net=net, panel=panel, covariates=covs, inputs=inputs, ou=ou,
                    split=int(meta["split"]), history=TrainHistory.from_dict(meta["history"]),
                    config=meta["config"], seed=int(meta["seed"]), device=dev,

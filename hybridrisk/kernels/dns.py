@@ -37,7 +37,13 @@ endpoint ``mu(t)``, speed multipliers ``r(t)`` and a carried residual (the LNN-D
     K(t) = diag(r(t)) K,   c(t) = diag(r(t)) (c + K (mu(t) - mu)),
     y_hat(t + D, m) = L(m) f_hat(t + D) + w(t) exp(-kappa(t) D) e_t(m),
 
-which is the benchmark exactly at ``mu(t) = mu``, ``r = 1``, ``w = 0``.
+which is the benchmark exactly at ``mu(t) = mu``, ``r = 1``, ``w = 0``. :func:`anchored`
+shrinks such a forecast toward the origin's curve ``y_t`` (the random walk),
+
+    y_anchor(t + D, m) = y_t(m) + lambda(t) (1 - exp(-D / eta(t))) (y_hat(t + D, m) - y_t(m)),
+
+which is the random walk exactly at ``lambda = 0`` and ``y_hat`` itself at ``lambda = 1``,
+``eta -> 0``.
 """
 
 from __future__ import annotations
@@ -82,6 +88,8 @@ __all__ = [
     "ou_generator",
     "ou_mean",
     "carried",
+    "origin_curves",
+    "anchored",
 ]
 
 #: Diebold and Li's decay, 0.0609 per month, as tau in years.
@@ -547,3 +555,21 @@ def ou_mean(f0: torch.Tensor, gen: torch.Tensor, dt: torch.Tensor) -> torch.Tens
     """Factor means ``mu + exp(-K dt)(f0 - mu)`` via ``expm(dt * gen)``, broadcasting ``dt``."""
     e = torch.linalg.matrix_exp(dt[..., None, None] * gen)
     return (e[..., :3, :3] @ f0.unsqueeze(-1)).squeeze(-1) + e[..., :3, 3]
+
+
+def origin_curves(yields: torch.Tensor, published: torch.Tensor, factors: torch.Tensor,
+                  loadings: torch.Tensor) -> torch.Tensor:
+    """The random-walk curve at each origin: the observed yield where published, else the
+    day's Nelson-Siegel fit ``L(m) f_t`` (a tenor the random walk cannot forecast)."""
+    return torch.where(published, yields, factors @ loadings.T)
+
+
+def anchored(y0: torch.Tensor, y_hat: torch.Tensor, theta: torch.Tensor, dt: torch.Tensor
+             ) -> torch.Tensor:
+    """``y0 + lambda (1 - exp(-dt / eta)) (y_hat - y0)`` (``theta[..., 8:10]`` = lambda, eta).
+
+    ``y0`` and ``y_hat`` are (..., M), ``theta`` (..., >= 10) and ``dt`` (...). Exactly ``y0``
+    at ``lambda = 0``; ``y_hat`` at ``lambda = 1`` once ``dt / eta`` exceeds about 37.
+    """
+    weight = theta[..., 8] * -torch.expm1(-dt / theta[..., 9])
+    return y0 + weight.unsqueeze(-1) * (y_hat - y0)

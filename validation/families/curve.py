@@ -35,6 +35,7 @@ import pandas as pd
 from hybridrisk.errors import ConfigError, DataValidationError
 from hybridrisk.kernels.dns import FACTORS, HORIZONS
 from hybridrisk.kernels.nss import maturities_from_columns
+from validation.evidence import add_holm, comparisons_table
 from validation.families.base import Family, FamilyScores, check_row
 from validation.walkforward import Window, split_window
 
@@ -127,6 +128,8 @@ class LNNDNSTask:
 
     The network is trained on the last ``max_train`` observations of the training span (its
     benchmark is estimated on all of it), then filters the block with its weights fixed.
+    ``anchor="random_walk"`` shrinks its forecasts toward the origin's curve by a weight that
+    starts at 0: the network then starts from the random walk (LNN-DNS-RW).
     """
 
     kind: ClassVar[str] = "lnn-dns"
@@ -142,6 +145,7 @@ class LNNDNSTask:
     penalty: float = 1e-3
     max_train: int = 1500
     horizons: tuple[int, ...] = (1, 5, 21, 63)
+    anchor: str | None = None
 
     def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
         from baselines.dns import fit_diebold_li
@@ -152,7 +156,7 @@ class LNNDNSTask:
         dl = fit_diebold_li(train, m, dynamics=self.dynamics)
         recent = train.iloc[-self.max_train:]
         model = LNNDNS(self.cell, self.hidden_size, dynamics=self.dynamics,
-                       horizons=self.horizons)
+                       horizons=self.horizons, anchor=self.anchor)
         res = model.fit(recent, m, init=dl, seed=seed, epochs=self.epochs, lr=self.lr,
                         batch_size=self.batch_size, window=self.window, burn_in=self.burn_in,
                         patience=self.patience, penalty=self.penalty, progress=False)
@@ -272,6 +276,7 @@ class CurveFamily(Family):
             "DL-AR": {"kind": "diebold-li", "dynamics": "ar"},
             "DL-VAR": {"kind": "diebold-li", "dynamics": "var"},
             "LNN-DNS": lnn,
+            "LNN-DNS-RW": {**lnn, "anchor": "random_walk"},
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
@@ -361,11 +366,33 @@ class CurveFamily(Family):
                                      "DM (HLN)": stat, "p two-sided": p2, "p model better": p1})
         dm = pd.DataFrame(dm_rows)
         dmt = pd.DataFrame(dm_tenor)
+        if len(dm):
+            # Holm within each model: tested against every benchmark at every horizon
+            dm = add_holm(dm, "p model better", ["model"], "p model better (Holm)")
+        mcs = _mcs_by_horizon(pooled, names, seed)
+        head_mcs = head.join(mcs.add_prefix("in 90% MCS "))
 
         sc = FamilyScores()
-        sc.tables = {"rmse": head, "rmse_by_tenor": long, "diebold_mariano": dm,
+        sc.tables = {"rmse": head, "model_confidence_set": head_mcs,
+                     "rmse_by_tenor": long, "diebold_mariano": dm,
                      "diebold_mariano_by_tenor": dmt}
         sc.headline = "rmse"
+        sc.captions = {
+            "model_confidence_set": "RMSE (bp, mean over tenors) and membership of the 90% "
+                                    "model confidence set on the pooled squared error, by "
+                                    "horizon",
+            "rmse_by_tenor": "RMSE (bp) by model, horizon and tenor",
+            "diebold_mariano_by_tenor": "Diebold-Mariano tests by tenor (squared error)",
+            "diebold_mariano": "Diebold-Mariano tests (HLN, pooled squared error in bp^2), "
+                               "raw and Holm-adjusted within each model",
+        }
+        sc.placement = {"rmse_by_tenor": "appendix", "diebold_mariano_by_tenor": "appendix"}
+        if challengers and champions and len(dm):
+            sc.comparisons = comparisons_table(
+                dm[dm.model.isin(challengers)], loss="RMSE (bp)", scores=head,
+                challenger_col="model", champion_col="benchmark", p_col="p model better",
+                holm_col="p model better (Holm)", horizon_col="horizon", mcs=mcs,
+                champions=champions)
         for c in challengers:
             for b in champions:
                 for lab in ("1m", "3m", "1y"):
@@ -373,14 +400,14 @@ class CurveFamily(Family):
                     if row.empty or not np.isfinite(row["p model better"].iloc[0]):
                         continue
                     r = row.iloc[0]
-                    better = r["p model better"] < 0.05
+                    better = r["p model better (Holm)"] < 0.05
                     sc.verdicts.append((
                         "pass" if better else "warning",
                         f"{c} against {b} at {lab}: RMSE {head.loc[c, lab]:.2f} vs "
                         f"{head.loc[b, lab]:.2f} bp, DM (HLN) one-sided p = "
-                        f"{r['p model better']:.3f}"
-                        + (" — significant improvement" if better
-                           else " — no significant improvement")))
+                        f"{r['p model better']:.3f} (Holm {r['p model better (Holm)']:.3f})"
+                        + (" — significant improvement after the Holm correction" if better
+                           else " — no significant improvement after the Holm correction")))
         sc.figures = self._figures(forecasts, data, errors, index, head, champions,
                                    challengers, rws, dls)
         return sc
@@ -537,7 +564,19 @@ class CurveFamily(Family):
                                   f"{dyn.upper()} forecast covariances (max abs diff)",
                                   "baselines.fit_diebold_li(...).forecast", d_cov, 0.0, 1e-12))
 
-        # 5. a bond priced off the last fitted curve: QuantLib vs the torch pricer
+        # 5. nesting: LNN-DNS anchored at the random walk, network off, is the random walk
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = LNNDNS("cfc", 4, anchor="random_walk").fit(sample, m, init=dl, epochs=0,
+                                                              progress=False)
+        ours = res.benchmark.forecast(HORIZONS).mean.to_numpy()
+        last = sample.iloc[-1].to_numpy()
+        pub = np.isfinite(last)
+        rows.append(check_row("LNN-DNS-RW network off vs the random walk (the last published "
+                              "curve), 1d..1y (max abs diff, percent)", "the observed yields",
+                              float(np.abs(ours[:, pub] - last[pub]).max()), 0.0, 1e-12))
+
+        # 6. a bond priced off the last fitted curve: QuantLib vs the torch pricer
         rows.append(self._bond_check(dl))
         return pd.DataFrame(rows)
 
@@ -583,7 +622,10 @@ class CurveFamily(Family):
                 "LNN-DNS, Diebold-Li written as a continuous-time Ornstein-Uhlenbeck process "
                 "whose endpoint, speeds and residual carry are modulated by a liquid neural "
                 "network from information up to the forecast origin; with the network off it "
-                "is Diebold-Li exactly. Par yields (ust_par) are modelled as yields directly: "
+                "is Diebold-Li exactly. Second challenger: LNN-DNS-RW, whose forecast is the "
+                "random walk plus a learned share lambda(t)(1 - exp(-h/eta(t))) of the step to "
+                "LNN-DNS's forecast; lambda starts at 0, so with the network off it is the "
+                "random walk exactly. Par yields (ust_par) are modelled as yields directly: "
                 "the Nelson-Siegel factors are a statistical description of the par curve, "
                 "not bootstrapped zero rates."
             ),
@@ -636,6 +678,27 @@ class CurveFamily(Family):
                 "(max_train), its benchmark on the whole training span.",
             ],
         }
+
+
+def _mcs_by_horizon(pooled: dict[str, dict[str, np.ndarray]], names: list[str], seed: int
+                    ) -> pd.DataFrame:
+    """Membership of the 90% MCS by model (rows) and horizon (columns) on the pooled loss.
+
+    Days where every model has a loss are used; the bootstrap's mean block length is at least
+    the horizon, since h-step errors from consecutive origins overlap.
+    """
+    from validation.compare import model_confidence_set
+
+    out = pd.DataFrame(index=pd.Index(names, name="model"), columns=list(HORIZONS),
+                       dtype=object)
+    for lab, h in HORIZONS.items():
+        frame = pd.DataFrame({n: pooled[n][lab] for n in names}).dropna()
+        if len(names) < 2 or len(frame) < 2 * h + 10:
+            continue
+        block = min(max(int(np.ceil(np.sqrt(len(frame)))), h), len(frame) // 2)
+        res = model_confidence_set(frame, size=0.10, reps=1000, block_size=block, seed=seed)
+        out[lab] = [n in res.included for n in names]
+    return out
 
 
 def _pooled_loss(err: np.ndarray) -> np.ndarray:
