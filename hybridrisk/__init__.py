@@ -20,6 +20,7 @@ __all__ = ["errors", "load", "seed_everything", "__version__"]
 #: Saved kind -> the module holding its result class (imported on demand).
 _KINDS = {
     "LNNGARCHResult": "hybridrisk.hybrids.garch",
+    "LNNEGARCHResult": "hybridrisk.hybrids.egarch",
     "LNNDCCResult": "hybridrisk.hybrids.dcc",
     "LNNDNSResult": "hybridrisk.hybrids.dns",
     "LNNCopulaResult": "hybridrisk.hybrids.copula",

@@ -7,6 +7,7 @@ its classical benchmark: ``result.benchmark`` is the network-off model, equal to
 from hybridrisk.hybrids.copula import LNNCopula, LNNCopulaResult
 from hybridrisk.hybrids.dcc import LNNDCC, LNNDCCResult
 from hybridrisk.hybrids.dns import LNNDNS, LNNDNSResult
+from hybridrisk.hybrids.egarch import LNNEGARCH, LNNEGARCHResult
 from hybridrisk.hybrids.garch import LNNGARCH, LNNGARCHResult
 from hybridrisk.hybrids.sabr import LNNSABR, LNNSABRResult
 from hybridrisk.hybrids.sabr_calendar import LNNSABRCalendar
@@ -14,6 +15,8 @@ from hybridrisk.hybrids.sabr_calendar import LNNSABRCalendar
 __all__ = [
     "LNNGARCH",
     "LNNGARCHResult",
+    "LNNEGARCH",
+    "LNNEGARCHResult",
     "LNNDCC",
     "LNNDCCResult",
     "LNNCopula",

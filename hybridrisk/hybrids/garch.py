@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -560,10 +560,19 @@ class LNNGARCHResult(HybridResult):
 
     # -- reporting -----------------------------------------------------------------------------
 
+    #: The model class (rebuilt from the saved spec) and the summary's title; subclasses for
+    #: other recursions (LNN-EGARCH) change these and :meth:`_recursion_notes`.
+    model_class: ClassVar[type[HybridModel]] = LNNGARCH
+    title: ClassVar[str] = "LNN-GARCH Model Results"
+
+    def _recursion_notes(self) -> list[str]:
+        return [f"Backcast: {self.backcast_rule} ({self.backcast:.6g}). Benchmark: "
+                f"{self.init_source}."]
+
     def summary(self) -> Summary:
         """Fit statistics, the benchmark and the parameter path (mean, spread, next value)."""
         spl, nspl = self.split_loglik(), self.benchmark.split_loglik()
-        model = LNNGARCH.from_spec(self.spec).name
+        model = self.model_class.from_spec(self.spec).name
         h = self.history
         header = [
             ("Dep. Variable", str(self.returns.name)), ("Model", model),
@@ -581,13 +590,12 @@ class LNNGARCHResult(HybridResult):
         bench = pd.Series({a: self.init[k] for k, a in self.names.items() if k != "mu"})
         table = pd.DataFrame({"benchmark": bench, "mean": p.mean(), "std": p.std(),
                               "min": p.min(), "max": p.max(), "next": self.next_params})
-        notes = [f"Backcast: {self.backcast_rule} ({self.backcast:.6g}). Benchmark: "
-                 f"{self.init_source}.",
+        notes = [*self._recursion_notes(),
                  "Network parameters have no standard errors; AIC/BIC count every one of them.",
                  f"Inputs (as of the previous close): {', '.join(self.features.names)}."]
         if self.mean == "constant":
             notes.insert(0, f"mu = {self.mu:.6g} (the benchmark's, held fixed).")
-        return Summary(title="LNN-GARCH Model Results", header=header,
+        return Summary(title=self.title, header=header,
                        tables=[("Parameter path theta(t)", table)], notes=notes)
 
     def __repr__(self) -> str:
@@ -617,10 +625,10 @@ class LNNGARCHResult(HybridResult):
     def load(cls, path: str | Path, *, device: str | torch.device | None = None
              ) -> LNNGARCHResult:
         """Load a result saved by :meth:`save` (checks the data hash)."""
-        tensors, meta = load_verified(path, kind="LNNGARCHResult")
+        tensors, meta = load_verified(path, kind=cls.__name__)
         spec = meta["spec"]
         dev = load_device(device)
-        model = LNNGARCH.from_spec(spec, dev)
+        model = cls.model_class.from_spec(spec, dev)
         units = meta["index_units"]
         returns = series_from_payload("data.returns", tensors, meta["returns_name"], units[0])
         covs = [series_from_payload(f"data.cov{i}", tensors, nm, units[i + 1])

@@ -2,7 +2,9 @@
 
 Modules: :mod:`~hybridrisk.kernels.garch` (GARCH, GJR, EGARCH variance recursions with arch's
 backcast, the model specification and arch's parameter names, the linear-recurrence autograd
-function, simulation), :mod:`~hybridrisk.kernels.distributions` (normal, standardised t and
+function, simulation), :mod:`~hybridrisk.kernels.egarch` (EGARCH(1,1,1) with time-varying
+parameters: the log-variance recursion with an analytical adjoint),
+:mod:`~hybridrisk.kernels.distributions` (normal, standardised t and
 Hansen skew-t log-densities as arch writes them; the quantiles, tail means and draws every VaR/ES
 comes from), :mod:`~hybridrisk.kernels.dcc` (DCC(1,1) correlations and likelihoods),
 :mod:`~hybridrisk.kernels.nss` (Nelson-Siegel-Svensson curves, tenor parsing),

@@ -147,6 +147,22 @@ class GARCHTask:
         return pd.DataFrame(cols, index=block.index)
 
 
+#: The recursions a hybrid can nest, as ``baselines.fit_garch`` options; ``nest`` codes are the
+#: positions in this tuple.
+NESTABLE = {"garch": {"vol": "garch", "o": 0}, "gjr": {"vol": "garch", "o": 1},
+            "egarch": {"vol": "egarch", "o": 1}}
+
+
+def choose_nest(returns: pd.Series, dist: str) -> tuple[str, Any]:
+    """The classical model (of :data:`NESTABLE`) with the lowest BIC on ``returns`` (the
+    training span only), and its fit: the recursion the hybrid then nests."""
+    from baselines.garch import fit_garch
+
+    fits = {name: fit_garch(returns, dist=dist, **opts) for name, opts in NESTABLE.items()}
+    best = min(fits, key=lambda n: fits[n].bic)
+    return best, fits[best]
+
+
 @dataclass(frozen=True)
 class LNNGARCHTask:
     """Walk-forward task of the LNN-GARCH challenger.
@@ -155,6 +171,12 @@ class LNNGARCHTask:
     and regularisation target), trains the hybrid on the same span with the window's seed, and
     filters the block without refitting. Covariates other than returns are the family data's
     extra columns (the Parkinson range for the equity indices).
+
+    ``vol`` is the recursion the hybrid nests: ``"garch"``, ``"gjr"``, ``"egarch"``
+    (:class:`~hybridrisk.hybrids.LNNEGARCH`), or ``"auto"``: in each window, the one of the
+    three whose classical fit has the lowest BIC on that window's training span
+    (:func:`choose_nest`), so the network starts from the best classical model without looking
+    at the block. The column ``nest`` records the choice (0 GARCH, 1 GJR, 2 EGARCH).
     """
 
     cell: str = "cfc"
@@ -173,12 +195,19 @@ class LNNGARCHTask:
 
     def _run(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
         from baselines.garch import fit_garch
-        from hybridrisk.hybrids import LNNGARCH
+        from hybridrisk.hybrids import LNNEGARCH, LNNGARCH
 
+        if self.vol not in (*NESTABLE, "auto"):
+            raise ConfigError(f"vol must be one of {[*NESTABLE, 'auto']}, got {self.vol!r}")
         train, block = split_window(data, window)
-        champion = fit_garch(train["returns"], o=1 if self.vol == "gjr" else 0, dist=self.dist)
+        if self.vol == "auto":
+            vol, champion = choose_nest(train["returns"], self.dist)
+        else:
+            vol = self.vol
+            champion = fit_garch(train["returns"], dist=self.dist, **NESTABLE[vol])
         covs = [c for c in data.columns if c != "returns"]
-        model = LNNGARCH(self.cell, self.hidden_size, vol=self.vol, dist=self.dist)
+        model = (LNNEGARCH(self.cell, self.hidden_size, dist=self.dist) if vol == "egarch"
+                 else LNNGARCH(self.cell, self.hidden_size, vol=vol, dist=self.dist))
         res = model.fit(
             train["returns"], covariates=[train[c] for c in covs] or None, init=champion,
             seed=seed, epochs=self.epochs, window=self.window, lr=self.lr,
@@ -193,6 +222,7 @@ class LNNGARCHTask:
             if name in fc.columns:
                 cols[f"theta_{label}"] = fc[name]
         cols["nu"] = cols.get("theta_nu", np.full(len(block), np.nan))
+        cols["nest"] = np.full(len(block), float(list(NESTABLE).index(vol)))
         return pd.DataFrame(cols, index=block.index)
 
 
@@ -293,10 +323,11 @@ class VolatilityFamily(Family):
         return {
             "GARCH-t": {"kind": "garch", "vol": "garch", "o": 0, "dist": "t"},
             "GJR-t": {"kind": "garch", "vol": "garch", "o": 1, "dist": "t"},
-            "EGARCH-t": {"kind": "garch", "vol": "egarch", "o": 0, "dist": "t"},
+            "EGARCH-t": {"kind": "garch", "vol": "egarch", "o": 1, "dist": "t"},
             **ranged,
-            # the challenger's recursion is GJR, so with the network off it is the GJR-t model
-            "LNN-GARCH-t": {"kind": "lnn-garch", "cell": "cfc", "hidden_size": 8, "vol": "gjr",
+            # the challenger nests, in each window, whichever of GARCH-t, GJR-t and EGARCH-t
+            # has the lowest BIC on the training span: with the network off it is that model
+            "LNN-GARCH-t": {"kind": "lnn-garch", "cell": "cfc", "hidden_size": 8, "vol": "auto",
                             "dist": "t", "epochs": 4 if quick else 30},
         }
 
@@ -579,6 +610,15 @@ class VolatilityFamily(Family):
         rows.append(check_row("LNN-GARCH-t (GJR), network off: log-likelihood",
                               "arch GJR-GARCH(1,1,1)-t loglikelihood", hyb.nested_loglik(),
                               float(gjr.loglikelihood), 1e-12))
+        from hybridrisk.hybrids import LNNEGARCH
+
+        eg = arch_model(r, vol="EGARCH", p=1, o=1, q=1, dist="t").fit(disp="off")
+        with _one_thread():
+            hyb = LNNEGARCH("cfc", 8, dist="t").fit(
+                r, covariates=covs, init=eg, epochs=1, seed=0, progress=False)
+        rows.append(check_row("LNN-EGARCH-t, network off: log-likelihood",
+                              "arch EGARCH(1,1,1)-t loglikelihood", hyb.nested_loglik(),
+                              float(eg.loglikelihood), 1e-12))
         if "range" in data.columns:
             rows += range_checks(data)
         return pd.DataFrame(rows)
@@ -589,7 +629,10 @@ class VolatilityFamily(Family):
                 "One-day-ahead conditional variance, VaR and ES of a daily equity index return, "
                 "for market-risk measurement (VaR/ES) and volatility forecasting. The challenger "
                 "(LNN-GARCH) replaces the constant GARCH parameters by paths theta(t) produced "
-                "by a liquid neural network from information known at t-1."
+                "by a liquid neural network from information known at t-1. In each window it "
+                "nests the one of GARCH-t, GJR-t and EGARCH-t with the lowest BIC on the "
+                "training span (the forecasts' nest column: 0 GARCH, 1 GJR, 2 EGARCH), so with "
+                "the network off it is the best of them by that criterion."
             ),
             "equations": [
                 r"r_t = \mu + \varepsilon_t,\quad \varepsilon_t = \sigma_t z_t,"
@@ -606,8 +649,12 @@ class VolatilityFamily(Family):
                 r"\mathrm{head}(h_{t-1}),\quad h = \mathrm{LNN}(x_{\leq t-1})",
             ],
             "constraints": [
-                "omega(t) > 0 by softplus; alpha, gamma, beta > 0 and alpha + gamma/2 + beta < 1 "
-                "by a weighted softmax simplex with a slack component; nu(t) > 2 by 2 + softplus.",
+                "GARCH/GJR: omega(t) > 0 by softplus; alpha, gamma, beta > 0 and alpha + "
+                "gamma/2 + beta < 1 by a weighted softmax simplex with a slack component (arch's "
+                "domain, alpha + gamma > 0, where the GJR estimate has gamma < 0); nu(t) > 2 by "
+                "2 + softplus.",
+                "EGARCH: alpha(t), gamma(t) real; |beta(t)| < 1 and omega(t) = (1 - beta(t)) "
+                "m(t) with the log-variance level m(t) real.",
                 "The head's last layer starts at zero weights and a bias equal to the inverse "
                 "transform of the classical estimate, so the untrained hybrid is the benchmark.",
             ],
