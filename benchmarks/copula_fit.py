@@ -9,6 +9,11 @@ pyvinecopulib returns no standard errors. A last row per data set times family s
 (``select_copula`` against ``Bicop.select`` over the same five families). torch runs on one
 thread, as in the test suite.
 
+A second table times one fit of each dynamic Student-t copula on the same PITs, with the
+settings of the full dependence campaign: Patton and GAS (``n_starts=2``) on every PIT, and
+LNN-Copula (CfC, 8 units, ``epochs=30, lr=0.02, window=250, burn_in=50``, seed 0) on the last
+2000 PITs, as ``LNNCopulaTask`` trains it. These have no pyvinecopulib counterpart.
+
 Usage::
 
     python benchmarks/copula_fit.py [--repeats 5] [--out benchmarks/results/copula_fit.md]
@@ -72,7 +77,7 @@ def main(repeats: int) -> pd.DataFrame:
                 "data": name, "copula": f"{family} {rot}" if rot else family,
                 "ours": ", ".join(f"{x:.6f}" for x in est_o),
                 "pyvinecopulib": ", ".join(f"{x:.6f}" for x in est_p),
-                "max |diff|": float(np.abs(est_o - est_p).max()),
+                "max abs diff": float(np.abs(est_o - est_p).max()),
                 "loglik ours": ours.loglik, "loglik pv": float(theirs.loglik(arr)),
                 "ours [ms]": 1e3 * t_ours, "pv [ms]": 1e3 * t_pv, "ratio": t_ours / t_pv,
             })
@@ -85,20 +90,49 @@ def main(repeats: int) -> pd.DataFrame:
         rows.append({
             "data": name, "copula": "select (AIC)",
             "ours": f"{best.family} {best.rotation}",
-            "pyvinecopulib": f"{ref.family.name} {ref.rotation}", "max |diff|": np.nan,
+            "pyvinecopulib": f"{ref.family.name} {ref.rotation}", "max abs diff": np.nan,
             "loglik ours": best.loglik, "loglik pv": float(ref.loglik(arr)),
             "ours [ms]": 1e3 * t_ours, "pv [ms]": 1e3 * t_pv, "ratio": t_ours / t_pv,
         })
     return pd.DataFrame(rows)
 
 
+def dynamic_fits(repeats: int) -> pd.DataFrame:
+    """Median wall time of the dynamic t-copula fits (see the module docstring)."""
+    from functools import partial
+
+    from baselines.copula_gas import fit_gas_copula
+    from baselines.copula_patton import fit_patton_copula
+    from hybridrisk.hybrids import LNNCopula
+
+    torch.set_num_threads(1)
+    rows = []
+    for name, u in data_sets().items():
+        recent = u.iloc[-2000:]
+        fits = {
+            "Patton-t": lambda u=u: fit_patton_copula(u, "student", n_starts=2),
+            "GAS-t": lambda u=u: fit_gas_copula(u, "student", n_starts=2),
+            "LNN-Copula-t": lambda r=recent: LNNCopula("cfc", 8, family="student").fit(
+                r, init=partial(fit_copula, family="student"), seed=0, epochs=30, lr=0.02,
+                window=250, burn_in=50, patience=6, progress=False),
+        }
+        for model, fn in fits.items():
+            t, res = median_time(fn, repeats)
+            rows.append({"data": name, "model": model, "observations": res.nobs,
+                         "loglik": float(res.loglik), "fit [s]": t})
+    return pd.DataFrame(rows)
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     fmt = table.copy()
-    fmt["max |diff|"] = fmt["max |diff|"].map(lambda x: "" if np.isnan(x) else f"{x:.1e}")
-    for c in ("loglik ours", "loglik pv"):
-        fmt[c] = fmt[c].map(lambda x: f"{x:.6f}")
-    for c in ("ours [ms]", "pv [ms]", "ratio"):
-        fmt[c] = fmt[c].map(lambda x: f"{x:.1f}")
+    if "max abs diff" in fmt:
+        fmt["max abs diff"] = fmt["max abs diff"].map(lambda x: "" if np.isnan(x) else f"{x:.1e}")
+    for c in ("loglik ours", "loglik pv", "loglik"):
+        if c in fmt:
+            fmt[c] = fmt[c].map(lambda x: f"{x:.6f}")
+    for c in ("ours [ms]", "pv [ms]", "ratio", "fit [s]"):
+        if c in fmt:
+            fmt[c] = fmt[c].map(lambda x: f"{x:.1f}")
     head = "| " + " | ".join(fmt.columns) + " |\n|" + "---|" * len(fmt.columns) + "\n"
     body = "".join("| " + " | ".join(map(str, r)) + " |\n" for r in fmt.itertuples(index=False))
     return head + body
@@ -107,12 +141,17 @@ def to_markdown(table: pd.DataFrame) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dynamic-repeats", type=int, default=1,
+                        help="timed fits of each dynamic copula (0 skips them)")
     parser.add_argument("--out", default=None, help="also write the markdown table here")
     args = parser.parse_args()
     result = main(args.repeats)
     text = (f"Copula fits, median of {args.repeats} (pyvinecopulib {pv.__version__}, torch "
             f"{torch.__version__}, {platform.processor() or platform.machine()}, 1 thread)\n\n"
             + to_markdown(result))
+    if args.dynamic_repeats > 0:
+        text += (f"\nDynamic Student-t copula fits, median of {args.dynamic_repeats} "
+                 "(after one warm-up fit)\n\n" + to_markdown(dynamic_fits(args.dynamic_repeats)))
     print(text)
     if args.out:
         with open(args.out, "w") as fh:

@@ -3,9 +3,17 @@
 A clock feed delivers one replayed trading day per second (slot k at start + k seconds). When
 an assessment overruns its slot, the slots that passed meanwhile are missed (their days are
 folded into the next batch, so no market data is lost, but the 1 Hz schedule is). Reports the
-assessment latency (p50, p99, max), the missed slots and the resident memory over time.
+assessment latency (p50, p99, max), the missed slots and the resident memory sampled every
+``--sample-every`` seconds, with a verdict on flat memory: the least-squares slope of the
+resident memory against time over the second half of the run (MB per minute), and the rise it
+implies over that half; the memory is called flat when that rise is under 2% of the mean
+resident memory of the half.
 
-    .venv/bin/python benchmarks/monitor_load.py --positions 5000 --seconds 60
+    .venv/bin/python benchmarks/monitor_load.py --positions 5000 --seconds 600
+
+``--back-to-back N`` is a memory diagnostic instead: N replayed days assessed one after the
+other (no clock), the resident memory, the Python heap traced by :mod:`tracemalloc` and the
+number of objects the garbage collector tracks sampled every 40 assessments.
 """
 
 from __future__ import annotations
@@ -109,7 +117,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         t0 = time.monotonic()
         while True:
             memory.append((round(time.monotonic() - t0, 1), round(rss_mb(), 1)))
-            await asyncio.sleep(args.seconds / 10)
+            await asyncio.sleep(args.sample_every)
 
     sampler = asyncio.ensure_future(sample())
     await mon.run(feed)
@@ -121,7 +129,50 @@ async def main_async(args: argparse.Namespace) -> dict:
             "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1),
                            "p99": round(float(np.percentile(lat, 99)), 1),
                            "max": round(float(lat.max()), 1)},
-            "rss_mb_over_time": memory}
+            "memory": flat_memory(memory), "rss_mb_over_time": memory}
+
+
+def flat_memory(samples: list[tuple[float, float]], tolerance: float = 0.02) -> dict:
+    """Slope of RSS against time over the second half of the samples and the verdict."""
+    t, m = (np.array(x, float) for x in zip(*samples, strict=True))
+    half = t >= t[-1] / 2
+    if half.sum() < 3:
+        return {"verdict": "too few samples"}
+    slope = float(np.polyfit(t[half], m[half], 1)[0])  # MB per second
+    rise = slope * float(t[half][-1] - t[half][0])
+    mean = float(m[half].mean())
+    return {"second_half_from_s": float(t[half][0]), "slope_mb_per_min": round(60 * slope, 2),
+            "rise_mb": round(rise, 1), "mean_mb": round(mean, 1),
+            "min_mb": float(m[half].min()), "max_mb": float(m[half].max()),
+            "verdict": "flat" if abs(rise) < tolerance * mean else "not flat"}
+
+
+async def back_to_back(args: argparse.Namespace) -> dict:
+    import gc
+    import tracemalloc
+
+    h = bundled_history()
+    base = pd.Timestamp("2007-12-31")
+    book = read_monitor_book(make_book(args.positions, args.seed))
+    tracker = MarketTracker(h.levels.loc[:base], h.volumes.loc[:base], window=500)
+    mon = Monitor(RiskEngine(book, h, base), book, tracker,
+                  limits=LimitChecker(read_limits()),
+                  store=HistoryStore(args.store, keep=300), interval=0.0)
+    tracemalloc.start()
+    samples = []
+    async for batch in ReplayFeed("2008-01-02", "2018-12-31", speed=0, history=h):
+        await mon.step(batch)
+        if mon.assessments % 40 == 0:
+            gc.collect()
+            samples.append({"assessments": mon.assessments, "rss_mb": round(rss_mb(), 1),
+                            "python_heap_mb": round(tracemalloc.get_traced_memory()[0] / 2**20,
+                                                    2),
+                            "gc_objects": len(gc.get_objects())})
+        if mon.assessments >= args.back_to_back:
+            break
+    mon.store.close()
+    return {"positions": args.positions, "back_to_back": args.back_to_back,
+            "samples": samples}
 
 
 def main() -> None:
@@ -130,8 +181,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--store", default=":memory:")
+    ap.add_argument("--sample-every", type=float, default=10.0,
+                    help="seconds between memory samples")
+    ap.add_argument("--back-to-back", type=int, default=0,
+                    help="memory diagnostic: assess this many days back to back")
     args = ap.parse_args()
-    print(json.dumps(asyncio.run(main_async(args))))
+    run = back_to_back if args.back_to_back else main_async
+    print(json.dumps(asyncio.run(run(args))))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Alert", "EngineConfig", "HistoryStore", "LimitChecker", "MarkovRegime", "Monitor",
-           "MonitorBook", "ReplayFeed", "RiskEngine", "RiskMetrics", "Tick", "TickBatch",
-           "build_monitor", "read_limits", "read_monitor_book", "run_monitor"]
+__all__ = ["Alert", "EngineConfig", "HistoryStore", "HybridVolatility", "LNNRegimeClassifier",
+           "LimitChecker", "MarkovRegime", "Monitor", "MonitorBook", "ReplayFeed", "RiskEngine",
+           "RiskMetrics", "Tick", "TickBatch", "build_monitor", "read_limits",
+           "read_monitor_book", "run_monitor"]
 
 _WHERE = {"Alert": "alerts", "EngineConfig": "engine", "HistoryStore": "store",
+          "HybridVolatility": "hybrid_var", "LNNRegimeClassifier": "regime_lnn",
           "LimitChecker": "limits", "MarkovRegime": "regime", "Monitor": "loop",
           "MonitorBook": "book", "ReplayFeed": "feed", "RiskEngine": "engine",
           "RiskMetrics": "metrics", "Tick": "ticks", "TickBatch": "ticks",

@@ -27,16 +27,22 @@ __all__ = ["monitor_command"]
 @click.option("--store", type=click.Path(dir_okay=False), default=":memory:",
               help="SQLite history file (resumes its history when it exists).")
 @click.option("--webhook", default=None, help="POST each alert as JSON to this URL.")
+@click.option("--hybrid-var", is_flag=True,
+              help="Add the lnn-garch VaR method (fits an LNN-GARCH per equity factor first).")
 @click.option("--dashboard", is_flag=True, help="Serve the live dashboard during the replay.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Dashboard address.")
 @click.option("--port", type=int, default=8050, show_default=True, help="Dashboard port.")
 @click.option("--token", default=None, help="Dashboard token (required off 127.0.0.1).")
 @click.option("--linger", type=float, default=None,
               help="Seconds the dashboard stays up after the replay (default: until Ctrl-C).")
-def monitor_command(linger: float | None, **opts: object) -> None:
+def monitor_command(linger: float | None, hybrid_var: bool, **opts: object) -> None:
     """Replay history through the real-time risk monitor (limits, alerts, dashboard)."""
     from hybridrisk.errors import HybridRiskError
+    from monitor.engine import EngineConfig
     from monitor.runner import run_monitor
+
+    if hybrid_var:
+        opts["config"] = EngineConfig(methods=EngineConfig().methods + ("lnn-garch",))
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if opts["dashboard"] and linger is None:

@@ -16,11 +16,16 @@ Each assessment runs these components, the model work in worker threads
     daily factor changes): position values and the scenario P&L matrix;
 ``var:<method>``
     VaR 95/99 and ES 95/99 of the book's scenario P&L by each configured method
-    (:func:`monitor.measures.var_by_method`), concurrently;
+    (:func:`monitor.measures.var_by_method`), concurrently; the hybrid method ``lnn-garch``
+    revalues the book under the scenarios rescaled by the LNN-GARCH of each equity factor
+    (:mod:`monitor.hybrid_var`, fitted when the engine is built);
 ``volatility``, ``concentration``, ``liquidity``
-    Euler volatility contributions, shares, days to liquidate and the liquidity cost;
+    Euler volatility contributions (the portfolio engine's
+    :func:`~hybridrisk.portfolio.allocation.euler_contributions`), shares, days to liquidate
+    and the liquidity cost;
 ``stress``
-    full revaluation under the stress scenarios of :mod:`monitor.stress`;
+    full revaluation under the replayed windows and hypothetical shocks of the portfolio
+    engine, scheduled by :mod:`monitor.stress`;
 ``regime``
     one Hamilton-filter step per new S&P 500 return (:mod:`monitor.regime`), concurrently
     with the revaluation.
@@ -43,31 +48,24 @@ import pandas as pd
 import torch
 
 from hybridrisk.errors import ConfigError, DataValidationError
+from hybridrisk.portfolio.allocation import euler_contributions
 from hybridrisk.portfolio.factors import market_state
 from hybridrisk.portfolio.quantlib_book import QuantLibBook
 from hybridrisk.portfolio.revaluation import TorchBook
 from monitor.alerts import Alert
 from monitor.book import MonitorBook
 from monitor.feed import MarketHistory
+from monitor.hybrid_var import HybridVolatility
 from monitor.market import MarketView, change
-from monitor.measures import (
-    METHODS,
-    bangia_cost,
-    concentration,
-    euler_volatility,
-    liquidity,
-    var_by_method,
-)
+from monitor.measures import METHODS, bangia_cost, concentration, liquidity, var_by_method
 from monitor.metrics import RiskMetrics
 from monitor.regime import MarkovRegime
-from monitor.stress import (
-    HISTORICAL_WINDOWS,
-    HYPOTHETICAL,
-    historical_shocks,
-    hypothetical_shocks,
-)
+from monitor.stress import default_windows, stress_pnl
 
-__all__ = ["EngineConfig", "RiskEngine"]
+__all__ = ["EngineConfig", "RiskEngine", "HYBRID_METHODS"]
+
+#: VaR methods that revalue the book under scenarios rescaled by a hybrid model
+HYBRID_METHODS: tuple[str, ...] = ("lnn-garch",)
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,8 @@ class EngineConfig:
     Attributes
     ----------
     methods
-        VaR methods (:data:`monitor.measures.METHODS`), each kept and shown.
+        VaR methods (:data:`monitor.measures.METHODS` and :data:`HYBRID_METHODS`), each kept
+        and shown.
     headline
         ``"max"`` (the headline VaR/ES is the largest over the methods) or one method's name.
     participation
@@ -86,8 +85,15 @@ class EngineConfig:
         Bangia's factor ``a`` on the spread volatility.
     regime_fit_days
         S&P 500 returns before the base date on which the regime model is estimated.
-    windows, hypothetical
-        Stress scenarios (see :mod:`monitor.stress`).
+    windows
+        Stress windows replayed once they have ended (default
+        :func:`monitor.stress.default_windows`).
+    hypothetical
+        Static shocks, rows over the factors; default the portfolio engine's
+        :func:`~hybridrisk.portfolio.stress.hypothetical_shocks`.
+    hybrid_days, hybrid_seed, hybrid_train
+        The ``lnn-garch`` method's fit: days of returns before the base date, the seed, and
+        training settings for :meth:`~hybridrisk.hybrids.LNNGARCH.fit` (e.g. ``epochs``).
     """
 
     methods: tuple[str, ...] = ("historical", "filtered-historical", "normal", "ewma")
@@ -95,14 +101,17 @@ class EngineConfig:
     participation: float = 0.1
     spread_tail: float = 3.0
     regime_fit_days: int = 1500
-    windows: Mapping[str, tuple[str, str]] = field(default_factory=lambda: HISTORICAL_WINDOWS)
-    hypothetical: Mapping[str, Mapping[str, float]] = field(
-        default_factory=lambda: HYPOTHETICAL)
+    windows: Mapping[str, tuple[str, str]] = field(default_factory=default_windows)
+    hypothetical: pd.DataFrame | None = None
+    hybrid_days: int = 1500
+    hybrid_seed: int = 7
+    hybrid_train: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        bad = [m for m in self.methods if m not in METHODS]
+        known = METHODS + HYBRID_METHODS
+        bad = [m for m in self.methods if m not in known]
         if bad or not self.methods:
-            raise ConfigError(f"unknown VaR method {bad[:1]}; known: {METHODS}")
+            raise ConfigError(f"unknown VaR method {bad[:1]}; known: {known}")
         if self.headline != "max" and self.headline not in self.methods:
             raise ConfigError(f"headline must be 'max' or one of {self.methods}, got "
                               f"{self.headline!r}")
@@ -141,6 +150,11 @@ class RiskEngine:
             r = 100.0 * self.changes["equity:SP500"].loc[:self.state.date].dropna()
             regime = MarkovRegime.fit(r.iloc[-self.config.regime_fit_days:])
         self.regime = regime
+        self.hybrid: HybridVolatility | None = None
+        if "lnn-garch" in self.config.methods:
+            self.hybrid = HybridVolatility.fit(
+                self.changes[self.factors], self.state.date, days=self.config.hybrid_days,
+                seed=self.config.hybrid_seed, **self.config.hybrid_train)
         self._regime_prob: np.ndarray | None = None
         self._regime_date = self.state.date
         self._last: dict[str, dict[str, Any]] = {}
@@ -168,14 +182,23 @@ class RiskEngine:
         x0 = self.x(market)
         sc = market.scenarios[self.factors].to_numpy(float)
         u = self.unit_values(np.vstack([x0, x0 + sc]))
-        return {"units": u[0], "values": q * u[0], "pnl": q * (u[1:] - u[0]),
+        return {"x": x0, "units": u[0], "values": q * u[0], "pnl": q * (u[1:] - u[0]),
                 "dates": market.scenarios.index}
 
-    def _var(self, method: str, rv: dict[str, Any]) -> dict[str, Any]:
+    def _var(self, method: str, rv: dict[str, Any], q: np.ndarray, market: MarketView
+             ) -> dict[str, Any]:
+        if method == "lnn-garch":
+            if self.hybrid is None:
+                raise ConfigError("the engine was built without the lnn-garch method")
+            sc = self.hybrid.scenarios(market.scenarios[self.factors], self.state.date)
+            u = self.unit_values(rv["x"] + sc.to_numpy(float))
+            pnl = (u - rv["units"]) @ q
+            return var_by_method(pd.Series(pnl, index=sc.index), "historical")
         return var_by_method(pd.Series(rv["pnl"].sum(axis=1), index=rv["dates"]), method)
 
     def _volatility(self, rv: dict[str, Any]) -> dict[str, Any]:
-        sigma, c = euler_volatility(rv["pnl"])
+        euler = euler_contributions(rv["pnl"], 0.99)["vol"].to_numpy()
+        sigma, c = float(euler[-1]), euler[:-1]
         ids, sectors = self.book.ids, self.book.sectors
         by_sector = pd.Series(c).groupby(np.asarray(sectors, dtype=object)).sum()
         return {"volatility": sigma, "contributions": dict(zip(ids, c.tolist(), strict=True)),
@@ -204,13 +227,13 @@ class RiskEngine:
 
     def _stress(self, q: np.ndarray, market: MarketView) -> dict[str, Any]:
         x0 = self.x(market)
-        shocks = historical_shocks(self.changes[self.factors], market.time,
-                                   self.config.windows)
-        shocks.update(hypothetical_shocks(self.factors, self.config.hypothetical))
-        names = list(shocks)
-        u = self.unit_values(np.vstack([x0] + [x0 + shocks[n] for n in names]))
-        pnl = (u[1:] - u[0]) @ q
-        return {"stress": dict(zip(names, pnl.tolist(), strict=True))}
+        u0 = self.unit_values(x0)[0]
+
+        def book_pnl(x: np.ndarray) -> np.ndarray:
+            return (self.unit_values(x0 + np.atleast_2d(x)) - u0) @ q
+
+        return {"stress": stress_pnl(book_pnl, self.changes[self.factors], market.time,
+                                     self.config.windows, self.config.hypothetical)}
 
     def _regime(self, market: MarketView) -> dict[str, Any]:
         r = 100.0 * market.scenarios["equity:SP500"]
@@ -288,7 +311,7 @@ class RiskEngine:
             for n in names:
                 parts[n] = self._value_or_last(n, None, stale)
         else:
-            jobs = [self._run(f"var:{m}", self._var, m, rv, when=when, timings=ms)
+            jobs = [self._run(f"var:{m}", self._var, m, rv, q, market, when=when, timings=ms)
                     for m in self.config.methods]
             jobs += [self._run("volatility", self._volatility, rv, when=when, timings=ms),
                      self._run("concentration", self._concentration, rv, when=when,
@@ -328,6 +351,12 @@ class RiskEngine:
             var_methods=methods, lvar_99=lvar, stale=tuple(stale),
             stale_factors=market.stale_factors,
             latency_ms=1e3 * (_time.perf_counter() - t0), component_ms=ms, **head, **fields)
+
+    def prime(self, portfolio: MonitorBook, market: MarketView) -> None:
+        """Take ``market`` as the previous assessment's state (for the next P&L) without
+        assessing it: what a restarted monitor does with the last stored day."""
+        q = portfolio.quantities.copy()
+        self._prev_units, self._prev_q = self._revaluation(q, market)["units"], q
 
     def drain_alerts(self) -> list[Alert]:
         """The component alerts queued since the last call."""

@@ -130,6 +130,14 @@ class LimitChecker:
         self.limits = list(limits)
         self.level: dict[tuple[str, str], int] = {}
 
+    def restore(self, alerts: list[dict[str, Any]]) -> None:
+        """Set each (limit, key)'s level from stored alerts (oldest first), so a restarted
+        monitor does not raise again a breach it already raised."""
+        for a in alerts:
+            level = (a.get("extra") or {}).get("level")
+            if a.get("kind") == "limit" and level in _LEVELS:
+                self.level[(a["source"], a.get("key", ""))] = _LEVELS.index(level)
+
     def check(self, metrics: RiskMetrics) -> list[Alert]:
         """Alerts for every (limit, key) whose level changed with these metrics."""
         out = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time as _time
+from collections import deque
 from collections.abc import AsyncIterable
 from typing import Any
 
@@ -95,16 +96,20 @@ class Monitor:
         self.batches = 0
         self.assessments = 0
         self.coalesced = 0
-        self.latencies: list[float] = []
+        #: the latest assessments' latencies (ms), bounded so a long run does not grow
+        self.latencies: deque[float] = deque(maxlen=100_000)
         self.alert_count = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_assess = -float("inf")
         self._store_ok = True
 
     # ------------------------------------------------------------------ alerts
-    def _alert(self, alert: Alert) -> None:
+    def _alert(self, alert: Alert, *, flush: bool = True) -> None:
         self.alert_count += 1
-        self._persist(lambda: self.store.add_alert(alert), alert.time)
+        if flush:
+            self._persist(lambda: self.store.add_alert(alert), alert.time)
+        else:
+            self.store.add_alert(alert, flush=False)
         self.hub.publish({"type": "alert", "alert": alert.to_dict()})
         for sink in self.sinks:
             task = asyncio.ensure_future(sink.emit(alert))
@@ -131,8 +136,8 @@ class Monitor:
         """Handle one batch; returns the metrics when it was assessed."""
         self.batches += 1
         good, bad = self.guard.check(batch)
-        for a in bad:
-            self._alert(a)
+        for a in bad:  # stored with the day's assessment (or at once when not assessed)
+            self._alert(a, flush=False)
         moves = {t.symbol: t.value for t in good if t.kind == "position"}
         if moves:
             self.book = self.book.with_quantities(moves)
@@ -140,16 +145,20 @@ class Monitor:
         now = _time.monotonic()
         if now - self._last_assess < self.interval:
             self.coalesced += 1
+            self._persist(self.store.flush, str(batch.time))
             return None
         self._last_assess = now
         metrics = await self.engine.assess(self.book, self.tracker.view())
         self.latest = metrics
         self.assessments += 1
         self.latencies.append(metrics.latency_ms or 0.0)
-        self._persist(lambda: self.store.add_metrics(metrics), metrics.time)
+        # the assessment and the alerts it raised are written in one transaction, so a
+        # process killed at any point leaves either all of them stored or none
+        self.store.add_metrics(metrics, flush=False)
         self.hub.publish({"type": "metrics", "metrics": metrics.to_dict(self.store.detail)})
         for a in self.engine.drain_alerts() + self.limits.check(metrics):
-            self._alert(a)
+            self._alert(a, flush=False)
+        self._persist(self.store.flush, metrics.time)
         return metrics
 
     async def run(self, feed: AsyncIterable[TickBatch], *, stop: asyncio.Event | None = None,

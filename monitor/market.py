@@ -26,8 +26,12 @@ ADV_DAYS = 20
 
 
 def change(name: str, new: float, old: float) -> float:
-    """A factor's daily change: log change of a level, plain difference of a zero yield."""
-    return new - old if name.startswith("rate:") else float(np.log(new / old))
+    """A factor's daily change: log change of a level, plain difference of a zero yield.
+
+    Computed as ``log(new) - log(old)``, the formula of
+    :func:`hybridrisk.portfolio.factors.factor_history`, so replayed days give its changes
+    bit for bit."""
+    return new - old if name.startswith("rate:") else float(np.log(new) - np.log(old))
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,14 @@
-r"""The risk measures of one assessment, as plain functions of the book's scenario P&L.
+r"""The risk measures of one assessment the portfolio engine does not provide.
 
-Conventions: P&L in USD, positive = gain; VaR and ES are positive loss numbers (the sign
-convention of :mod:`baselines.var`).
+Conventions: P&L in USD, positive = gain; VaR and ES are positive loss numbers.
 
-- :func:`var_by_method`: VaR 95/99 and ES 95 of the book's P&L over the historical scenarios,
-  one entry per method, each through :func:`baselines.var.var_es` (on the P&L in units of its
-  standard deviation, scaled back).
-- :func:`euler_volatility`: the book's P&L volatility :math:`\sigma_p` (sample standard
-  deviation over the scenarios, ``ddof=1``) and each position's Euler contribution
-  :math:`c_i = \mathrm{cov}(L_i, L_p)/\sigma_p = w_i\,\partial\sigma_p/\partial w_i`, which sum
-  to :math:`\sigma_p` exactly.
+- :func:`var_by_method`: VaR 95/99 and ES 95/99 of the book's P&L over the historical
+  scenarios, one entry per method. ``historical`` is the portfolio engine's
+  :func:`hybridrisk.portfolio.risk_measures.var_es` (the ``ceil(n (1 - alpha))``-th largest
+  loss and the mean of that tail), so the monitor's historical VaR is the batch engine's
+  number; the time-series methods (filtered historical, normal, Student-t, EWMA on the book's
+  P&L series) go through :func:`baselines.var.var_es` (on the P&L in units of its standard
+  deviation, scaled back). The LNN-GARCH method lives in :mod:`monitor.hybrid_var`.
 - :func:`concentration`: shares of gross value :math:`s_i = |v_i| / \sum_j |v_j|`; the largest,
   the Herfindahl index :math:`\sum_i s_i^2`, and each sector's share.
 - :func:`liquidity`: days to liquidate :math:`|q_i| / (\text{participation}\cdot ADV_i)` where an
@@ -19,6 +18,9 @@ convention of :mod:`baselines.var`).
   :math:`LC = \tfrac12 \sum_i |v_i| (\bar s_i + a\,\sigma_{s,i})`, with relative spread mean
   :math:`\bar s_i`, its volatility :math:`\sigma_{s,i}` and the tail factor ``a``; the
   liquidity-adjusted VaR is :math:`\mathrm{LVaR} = \mathrm{VaR} + LC`.
+
+Euler volatility contributions and stress P&L come from the portfolio engine
+(:func:`hybridrisk.portfolio.allocation.euler_contributions`, :mod:`monitor.stress`).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ import pandas as pd
 
 from baselines.var import var_es
 from hybridrisk.errors import DataValidationError
+from hybridrisk.portfolio.risk_measures import var_es as empirical_var_es
 
-__all__ = ["METHODS", "var_by_method", "euler_volatility", "concentration", "liquidity",
-           "bangia_cost"]
+__all__ = ["METHODS", "var_by_method", "concentration", "liquidity", "bangia_cost"]
 
 #: VaR methods the monitor knows, by the name :func:`baselines.var.var_es` gives them.
 METHODS: tuple[str, ...] = ("historical", "filtered-historical", "normal", "ewma", "t")
@@ -51,12 +53,17 @@ def var_by_method(pnl: pd.Series, method: str) -> dict[str, float]:
 
     Notes
     -----
-    The series is divided by its standard deviation before it reaches the model and the
-    results are multiplied back: every method is positively homogeneous, and the GARCH fit of
-    filtered HS converges best on numbers of order one.
+    ``historical`` reads the empirical tail of the P&L (the portfolio engine's definition).
+    For the other methods the series is divided by its standard deviation before it reaches
+    the model and the results are multiplied back: every method is positively homogeneous,
+    and the GARCH fit of filtered HS converges best on numbers of order one.
     """
     if method not in METHODS:
         raise DataValidationError("method", f"unknown VaR method {method!r}; known: {METHODS}")
+    if method == "historical":
+        (v95, e95), (v99, e99) = (empirical_var_es(np.asarray(pnl, float), lv)
+                                  for lv in (0.95, 0.99))
+        return {"var_95": v95, "var_99": v99, "es_95": e95, "es_99": e99}
     unit = float(np.std(np.asarray(pnl, float), ddof=1))
     if not unit > 0:
         raise DataValidationError("positive", "the book's scenario P&L has no variation",
@@ -66,32 +73,6 @@ def var_by_method(pnl: pd.Series, method: str) -> dict[str, float]:
             "var_99": float(frame.loc[0.99, "VaR"]) * unit,
             "es_95": float(frame.loc[0.95, "ES"]) * unit,
             "es_99": float(frame.loc[0.99, "ES"]) * unit}
-
-
-def euler_volatility(pnl: np.ndarray) -> tuple[float, np.ndarray]:
-    """The book's P&L volatility and each position's Euler contribution.
-
-    Parameters
-    ----------
-    pnl
-        Position P&L per scenario, shape (n_scenarios, n_positions).
-
-    Returns
-    -------
-    tuple
-        ``(sigma_p, contributions)``; the contributions sum to ``sigma_p``.
-    """
-    x = np.asarray(pnl, float)
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise DataValidationError("shape", f"need (n >= 2, positions) P&L, got {x.shape}")
-    xc = x - x.mean(axis=0)
-    book = xc.sum(axis=1)
-    var = float(book @ book) / (x.shape[0] - 1)
-    sigma = float(np.sqrt(var))
-    if sigma == 0.0:
-        return 0.0, np.zeros(x.shape[1])
-    contrib = (book @ xc) / (x.shape[0] - 1) / sigma
-    return sigma, contrib
 
 
 def concentration(values: np.ndarray, sectors: Sequence[str]) -> dict[str, object]:

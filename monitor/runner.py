@@ -49,7 +49,9 @@ def build_monitor(*, portfolio: str | Path | None = None, limits: str | Path | N
 
     With ``resume`` and a store that already holds assessments (a restarted monitor), the
     replay continues after the last stored day: the days up to it are folded into the market
-    without being assessed again.
+    without being assessed again, the engine takes the last stored day's state as the
+    previous one (for the next day's P&L) and the limit levels are restored from the stored
+    alerts, so the history goes on as if the monitor had never stopped.
     """
     history = history or bundled_history()
     start, end = parse_window(replay)
@@ -76,9 +78,13 @@ def build_monitor(*, portfolio: str | Path | None = None, limits: str | Path | N
             day = feed.days[feed.cursor]
             tracker.apply(day, feed.batch(day).ticks)
             feed.cursor += 1
+        engine.prime(book, tracker.view())
         log.warning("resuming after %s: %d days left to replay", last.date(), feed.remaining)
-    mon = Monitor(engine, book, tracker, limits=LimitChecker(read_limits(limits)),
-                  store=history_store, sinks=sinks, interval=interval, hub=Hub())
+    checker = LimitChecker(read_limits(limits))
+    if done:
+        checker.restore(history_store.read("alerts"))
+    mon = Monitor(engine, book, tracker, limits=checker, store=history_store, sinks=sinks,
+                  interval=interval, hub=Hub())
     return MonitorSetup(monitor=mon, feed=feed, book=book)
 
 

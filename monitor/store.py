@@ -68,22 +68,26 @@ class HistoryStore:
         self.available = True
         self.last_error = ""
 
-    def add_metrics(self, metrics: RiskMetrics) -> bool:
-        """Keep and persist one assessment; returns whether the store is available."""
+    def add_metrics(self, metrics: RiskMetrics, *, flush: bool = True) -> bool:
+        """Keep and persist one assessment; returns whether the store is available.
+
+        With ``flush=False`` the record waits in the pending queue for the next
+        :meth:`flush`, so that records written together land in one transaction.
+        """
         body = metrics.to_dict(detail=self.detail)
-        return self._add("assessments", metrics.time, body)
+        return self._add("assessments", metrics.time, body, flush)
 
-    def add_alert(self, alert: Alert) -> bool:
-        """Keep and persist one alert; returns whether the store is available."""
-        return self._add("alerts", alert.time, alert.to_dict())
+    def add_alert(self, alert: Alert, *, flush: bool = True) -> bool:
+        """Keep and persist one alert (``flush`` as in :meth:`add_metrics`)."""
+        return self._add("alerts", alert.time, alert.to_dict(), flush)
 
-    def _add(self, table: str, time: str, body: dict[str, Any]) -> bool:
+    def _add(self, table: str, time: str, body: dict[str, Any], flush: bool) -> bool:
         self.recent[table].append(body)
         if len(self.pending) >= self.max_pending:
             self.pending.popleft()
             self.dropped += 1
         self.pending.append((table, time, _time.time(), json.dumps(body, sort_keys=True)))
-        return self.flush()
+        return self.flush() if flush else self.available
 
     def flush(self) -> bool:
         """Write every pending record; on failure keep them and return ``False``."""

@@ -1,71 +1,83 @@
-"""Stress scenarios for the monitor: replayed historical windows and hypothetical shocks.
+"""Stress scenarios for the monitor, computed by the portfolio engine's stress functions.
 
-A scenario is a vector of factor changes added to the current state (the units of
-:mod:`hybridrisk.portfolio.factors`: log changes of levels, changes of zero yields); the book
-is fully revalued under it.
+The monitor computes no stress P&L itself: a replayed window is
+:func:`hybridrisk.portfolio.stress.replay` (the factor changes summed over the window, the
+book fully revalued under that move) and a hypothetical shock is
+:func:`hybridrisk.portfolio.stress.apply_shocks` on the shock table of
+:func:`hybridrisk.portfolio.stress.hypothetical_shocks` (or a table the configuration gives).
+What the monitor adds is the schedule:
 
-- Historical: the sum of the daily factor changes over a named window of the bundled history
-  (:data:`HISTORICAL_WINDOWS`). A window is used only once it lies wholly before the market
-  time being assessed, so a replay never looks ahead.
-- Hypothetical (:data:`HYPOTHETICAL`): ``equity-crash`` (equity indices -20%, implied vol
-  +50%, zero yields -50bp), ``rates-up-100bp`` (parallel +100bp), ``usd-rally-10pct`` (every
-  foreign currency -10% against USD).
+- a window is replayed only once it lies wholly before the market time being assessed, so a
+  replay never looks ahead;
+- the windows are the portfolio engine's :data:`~hybridrisk.portfolio.stress.WINDOWS` plus
+  the older named episodes of :data:`EARLY_WINDOWS` (so that a replay of 2008 has historical
+  scenarios from its first day).
 
-Both sets can be replaced through the engine's configuration.
+Scenarios are vectors of factor changes added to the current state (the units of
+:mod:`hybridrisk.portfolio.factors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["HISTORICAL_WINDOWS", "HYPOTHETICAL", "historical_shocks", "hypothetical_shocks"]
+from hybridrisk.portfolio.stress import WINDOWS, apply_shocks, hypothetical_shocks, replay
 
-#: name -> (first day, last day) of windows inside the bundled history
-HISTORICAL_WINDOWS: dict[str, tuple[str, str]] = {
+__all__ = ["EARLY_WINDOWS", "default_windows", "windows_before", "stress_pnl"]
+
+#: name -> (first day, last day): episodes before the portfolio engine's windows
+EARLY_WINDOWS: dict[str, tuple[str, str]] = {
     "2001-09 (9/11)": ("2001-09-10", "2001-09-21"),
     "2002-07 (WorldCom)": ("2002-07-01", "2002-07-23"),
-    "2008-09/10 (Lehman)": ("2008-09-12", "2008-10-10"),
-    "2011-08 (US downgrade)": ("2011-08-01", "2011-08-10"),
-    "2015-08-24 (China)": ("2015-08-18", "2015-08-25"),
-    "2018-02-05 (Volmageddon)": ("2018-02-01", "2018-02-08"),
-}
-
-#: name -> {factor kind or factor name: change}
-HYPOTHETICAL: dict[str, dict[str, float]] = {
-    "equity-crash": {"equity": float(np.log(0.8)), "vol": float(np.log(1.5)), "rate": -0.005},
-    "rates-up-100bp": {"rate": 0.01},
-    "usd-rally-10pct": {"fx": float(np.log(1 / 1.1))},
 }
 
 
-def historical_shocks(changes: pd.DataFrame, time: pd.Timestamp,
-                      windows: Mapping[str, tuple[str, str]] = HISTORICAL_WINDOWS,
-                      ) -> dict[str, np.ndarray]:
-    """Summed factor changes over each window that ended before ``time``."""
-    out = {}
-    for name, (a, b) in windows.items():
-        if pd.Timestamp(b) >= time:
-            continue
-        block = changes.loc[a:b]
-        if len(block):
-            out[name] = block.fillna(0.0).sum().to_numpy(float)
-    return out
+def default_windows() -> dict[str, tuple[str, str]]:
+    """:data:`EARLY_WINDOWS` followed by the portfolio engine's ``WINDOWS``."""
+    return {**EARLY_WINDOWS, **WINDOWS}
 
 
-def hypothetical_shocks(factors: list[str],
-                        shocks: Mapping[str, Mapping[str, float]] = HYPOTHETICAL,
-                        ) -> dict[str, np.ndarray]:
-    """Shock vectors in factor order; a key is a factor name or a factor kind (``equity``)."""
-    out = {}
-    for name, spec in shocks.items():
-        x = np.zeros(len(factors))
-        for j, f in enumerate(factors):
-            if f in spec:
-                x[j] = spec[f]
-            elif f.split(":")[0] in spec:
-                x[j] = spec[f.split(":")[0]]
-        out[name] = x
+def windows_before(windows: Mapping[str, tuple[str, str]], time: pd.Timestamp,
+                   ) -> dict[str, tuple[str, str]]:
+    """The windows whose last day lies before ``time`` (no look-ahead)."""
+    return {k: (a, b) for k, (a, b) in windows.items() if pd.Timestamp(b) < time}
+
+
+def stress_pnl(book_pnl: Callable[[np.ndarray], np.ndarray], changes: pd.DataFrame,
+               time: pd.Timestamp, windows: Mapping[str, tuple[str, str]],
+               shocks: pd.DataFrame | None = None) -> dict[str, float]:
+    """Book P&L under each replayed window (ended before ``time``) and each static shock.
+
+    Parameters
+    ----------
+    book_pnl
+        Book P&L (full revaluation) of factor changes from the current state, (n, k) -> (n,).
+    changes
+        Daily factor changes, columns in the book's factor order.
+    time
+        The market time assessed.
+    windows
+        Name -> (first, last day) of the windows to replay.
+    shocks
+        Static shocks (rows) over the factors (columns); default the portfolio engine's
+        :func:`~hybridrisk.portfolio.stress.hypothetical_shocks`.
+
+    Notes
+    -----
+    Only the full revaluation of :func:`~hybridrisk.portfolio.stress.replay` is read; its
+    delta-gamma split needs derivatives the monitor does not compute, so it gets zero ones
+    (the split columns are then all ``residual``, and ``full`` does not depend on them).
+    """
+    names = list(changes.columns)
+    out: dict[str, float] = {}
+    due = windows_before(windows, time)
+    if due:
+        k = len(names)
+        table = replay(book_pnl, np.zeros((1, k)), np.zeros((1, k, k)), changes, due)
+        out.update({str(n): float(v) for n, v in table["full"].items()})
+    table = hypothetical_shocks(names) if shocks is None else shocks[names]
+    out.update({str(n): float(v) for n, v in apply_shocks(book_pnl, table).items()})
     return out

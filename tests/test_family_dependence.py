@@ -118,12 +118,44 @@ def test_margins_are_fitted_before_the_block(fx):
     np.testing.assert_array_equal(m2.mu, m.mu)
 
 
+@pytest.mark.filterwarnings("ignore::arch.utility.exceptions.DataScaleWarning")
+def test_block_margins_are_arch_forecasts_and_standardized_t_pits(fx):
+    """Out of sample, sigma_t is arch's own one-step forecast at the training fit's parameters
+    (backcast from the training span) and the PIT is arch's unit-variance t distribution
+    function of (r_t - mu) / sigma_t -- not the t of scale 1, whose PITs are too dispersed."""
+    from arch import arch_model
+    from arch.univariate import StudentsT
+
+    from baselines.garch import fit_garch
+
+    data = fx.iloc[-900:]
+    win = WalkForward(refit=20, oos=40, min_train=500).plan(data)[0]
+    sl = data.iloc[win.train_start: win.block_end + 1]
+    m = fit_margins(sl, win)
+    for j, c in enumerate(sl.columns):
+        res = fit_garch(sl[c].iloc[: win.n_train], dist="t")
+        am = arch_model(sl[c], mean="Constant", vol="GARCH", p=1, q=1, dist="t",
+                        rescale=False)
+        fixed = am.fix(res.params.to_numpy(), last_obs=sl.index[win.n_train])
+        fc = fixed.forecast(horizon=1, start=sl.index[win.n_train - 1], reindex=False)
+        sigma = np.sqrt(fc.variance["h.1"].to_numpy()[:-1])  # origin t -> day t + 1
+        np.testing.assert_allclose(m.sigma_block[:, j], sigma, rtol=1e-12)
+        nu = float(res.params["nu"])
+        z = (sl[c].iloc[win.n_train:].to_numpy() - float(res.params["mu"])) / sigma
+        ref = StudentsT().cdf(z, np.array([nu]))
+        np.testing.assert_allclose(m.u_block[c].to_numpy(), ref, rtol=0, atol=1e-12)
+        assert not np.allclose(m.u_block[c].to_numpy(), stats.t.cdf(z, nu), atol=1e-3)
+        assert m.mu[j] == float(res.params["mu"]) and m.nu[j] == nu
+
+
 @pytest.mark.parametrize("task", [
     StaticCopulaTask(family="best", copula_window=300, n_draws=500),
     GASCopulaTask(copula_window=300, n_draws=500, n_starts=1),
     DCCCopulaTask(copula_window=300, n_draws=500),
     LNNCopulaTask(copula_window=400, n_draws=500, epochs=1, max_train=400),
-], ids=["static-aic", "gas", "dcc", "lnn"])
+    LNNCopulaTask(copula_window=400, n_draws=500, epochs=1, max_train=400, ensemble=2,
+                  covariates=True),
+], ids=["static-aic", "gas", "dcc", "lnn", "lnn-ensemble-covariates"])
 def test_tasks_use_only_the_past(fx, task):
     data = fx.iloc[-700:]
     win = WalkForward(refit=15, oos=30, min_train=500).plan(data)[0]
@@ -147,6 +179,33 @@ def test_tasks_use_only_the_past(fx, task):
     par = ["param1", "param2", "tau", "sigma_1", "sigma_2"]
     pd.testing.assert_frame_equal(again[par].iloc[:-4], out[par].iloc[:-4])
     pd.testing.assert_frame_equal(again.iloc[:-5], out.iloc[:-5])
+
+
+def test_lnn_ensemble_is_the_copula_at_the_members_mean(fx):
+    from validation.families.dependence_tasks import _member_seed
+
+    data = fx.iloc[-700:]
+    win = WalkForward(refit=15, oos=30, min_train=500).plan(data)[0]
+    sl = data.iloc[win.train_start: win.block_end + 1]
+    m = fit_margins(sl, win)
+    # no validation hold-out: early stopping cannot keep the members at the benchmark
+    kw = dict(copula_window=400, n_draws=500, epochs=2, max_train=400, covariates=True,
+              val_fraction=0.0)
+    one = LNNCopulaTask(**kw)
+    members = [one.copula(sl, win, m, m.u_train.iloc[-400:], _member_seed(11, k))
+               for k in range(3)]
+    fam, rot, p1, p2, ls = LNNCopulaTask(**kw, ensemble=3).copula(
+        sl, win, m, m.u_train.iloc[-400:], 11)
+    assert (fam, rot) == ("student", 0) and _member_seed(11, 0) == 11
+    assert len({_member_seed(11, k) for k in range(3)}) == 3
+    np.testing.assert_allclose(p1, np.mean([x[2] for x in members], axis=0), rtol=1e-12)
+    np.testing.assert_allclose(p2, np.mean([x[3] for x in members], axis=0), rtol=1e-12)
+    assert not np.allclose(members[0][2], members[1][2])  # the members differ
+    th = torch.tensor(np.column_stack([p1, p2]))
+    ref = K.log_density("student", torch.tensor(m.u_block.to_numpy()), th, 0).numpy()
+    np.testing.assert_allclose(ls, ref, rtol=1e-12)
+    with pytest.raises(ConfigError, match="ensemble"):
+        LNNCopulaTask(ensemble=0)
 
 
 def test_portfolio_simulation_against_the_normal_closed_form():

@@ -167,6 +167,46 @@ def test_reproducible_by_seed(equity_pits, fitted):
     assert other.loglik != fitted.loglik
 
 
+def test_window_longer_than_the_training_span(fx_pits):
+    """Regression: a window longer than the training span (but not the sample) used to crash
+    the joint train/validation pass (windows of unequal length stacked into one batch); both
+    now shrink to the training span, which is the same fit as asking for that length."""
+    u = fx_pits.iloc[:150]  # split = 120 with val_fraction=0.2
+    kw = dict(init={"rho": 0.3}, seed=1, epochs=3, burn_in=20, val_fraction=0.2, progress=False)
+    long = LNNCopula("cfc", 4, family="gaussian", **CELL).fit(u, window=140, **kw)
+    exact = LNNCopula("cfc", 4, family="gaussian", **CELL).fit(u, window=120, **kw)
+    assert long.split == 120 and long.history.epochs_run >= 1
+    assert np.isfinite(long.history.val_loss).all() and len(long.history.val_loss) >= 1
+    assert long.history.val_loss == exact.history.val_loss
+    assert long.loglik == exact.loglik
+
+
+def test_pit_covariates_against_explicit_weights(fx_pits):
+    from hybridrisk.hybrids.copula_inputs import pit_covariates
+
+    u = fx_pits.iloc[:400]
+    cov = pit_covariates(u, corr_halflives=(10,), coexceed_halflives=(30,), q=0.1)
+    assert list(cov.columns) == ["zcorr_hl10", "coexceed_hl30"] and cov.index.equals(u.index)
+    z, v = stats.norm.ppf(u.to_numpy()), u.to_numpy()
+    tail = ((v < 0.1).all(axis=1) | (v > 0.9).all(axis=1)).astype(float)
+    for t in (0, 5, 399):
+        w10 = 0.5 ** ((t - np.arange(t + 1)) / 10.0)
+        w30 = 0.5 ** ((t - np.arange(t + 1)) / 30.0)
+        s = [np.sum(w10 * a) for a in (z[: t + 1, 0] * z[: t + 1, 1], z[: t + 1, 0] ** 2,
+                                       z[: t + 1, 1] ** 2)]
+        assert cov["zcorr_hl10"].iloc[t] == pytest.approx(s[0] / np.sqrt(s[1] * s[2]), rel=1e-12)
+        assert cov["coexceed_hl30"].iloc[t] == pytest.approx(
+            np.sum(w30 * tail[: t + 1]) / np.sum(w30), abs=1e-14)
+    # causal: a change on day k leaves every earlier value as it was
+    moved = u.copy()
+    moved.iloc[300] = [0.01, 0.02]
+    again = pit_covariates(moved, corr_halflives=(10,), coexceed_halflives=(30,))
+    pd.testing.assert_frame_equal(again.iloc[:300], cov.iloc[:300])
+    assert (again.iloc[300] != cov.iloc[300]).all()
+    with pytest.raises(ConfigError, match="half-lives"):
+        pit_covariates(u, corr_halflives=(0,))
+
+
 def test_save_load_identical(tmp_path, fx_fitted, fx_pits, monkeypatch):
     path = fx_fitted.save(tmp_path / "model")
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors"]

@@ -1,5 +1,6 @@
-"""RiskEngine: its numbers against the portfolio engine, baselines' VaR, closed forms and
-statsmodels; failing components are alerted and shown stale."""
+"""RiskEngine: its numbers equal the batch portfolio engine's for the same state, the
+time-series VaR methods equal baselines', closed forms and statsmodels check the rest; failing
+components are alerted and shown stale."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ from scipy import stats
 
 from baselines.var import var_es
 from hybridrisk import datasets
+from hybridrisk.portfolio import (
+    HistoricalSimulation,
+    QuantLibBook,
+    TorchBook,
+    apply_shocks,
+    euler_contributions,
+    hypothetical_shocks,
+    market_state,
+    replay,
+)
+from hybridrisk.portfolio import var_es as portfolio_var_es
 from monitor.book import read_monitor_book
 from monitor.engine import EngineConfig, RiskEngine
 from monitor.feed import bundled_history
@@ -66,12 +78,17 @@ def test_every_var_method_equals_baselines_on_the_quantlib_pnl(setup):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for method, got in m.var_methods.items():
+            if method == "historical":
+                continue
             ref = var_es(series / unit, method=method, levels=(0.95, 0.99)) * unit
             assert got["var_99"] == pytest.approx(ref.loc[0.99, "VaR"], rel=1e-6), method
             assert got["es_95"] == pytest.approx(ref.loc[0.95, "ES"], rel=1e-6), method
-    # closed forms: Hazen quantile and the normal's sigma z - mu
-    hs = -np.quantile(series, 0.01, method="hazen")
+    # closed forms: the empirical quantile (numpy's inverted CDF, the ceil(n p)-th smallest
+    # P&L) with the mean beyond it, and the normal's sigma z - mu
+    hs = -np.quantile(series, 0.01, method="inverted_cdf")
     assert m.var_methods["historical"]["var_99"] == pytest.approx(hs, rel=1e-6)
+    tail = np.sort(series.to_numpy())[:int(np.ceil(0.05 * len(series)))]
+    assert m.var_methods["historical"]["es_95"] == pytest.approx(-tail.mean(), rel=1e-6)
     normal = series.std(ddof=1) * stats.norm.ppf(0.99) - series.mean()
     assert m.var_methods["normal"]["var_99"] == pytest.approx(normal, rel=1e-6)
     assert m.var_99 == max(v["var_99"] for v in m.var_methods.values())
@@ -117,12 +134,50 @@ def test_concentration_and_liquidity_by_hand(setup):
 
 def test_stress_pnl_is_a_full_quantlib_revaluation_and_never_looks_ahead(setup):
     _, book, engine, market, m = setup
-    assert "2008-09/10 (Lehman)" not in m.stress and "2002-07 (WorldCom)" in m.stress
-    from monitor.stress import hypothetical_shocks
-
-    shock = hypothetical_shocks(engine.factors)["equity-crash"]
+    assert "2008-09/10" not in m.stress and "2002-07 (WorldCom)" in m.stress
+    shock = hypothetical_shocks(engine.factors).loc["equity crash"].to_numpy()
     _, pnl = _ql_pnl(engine, market, shock[None, :])
-    assert m.stress["equity-crash"] == pytest.approx(pnl.sum(), rel=1e-7)
+    assert m.stress["equity crash"] == pytest.approx(pnl.sum(), rel=1e-7)
+
+
+def test_the_assessment_equals_the_batch_portfolio_engine_for_the_same_state(setup):
+    """Same book, base date, market state and historical scenarios: the batch engine's VaR,
+    ES, Euler contributions and stress P&L, built here from its public API alone."""
+    h, book, _, _, m = setup
+    hist = h.factors
+    names = hist.names
+    tb = TorchBook(QuantLibBook(book.book, market_state(hist, BASE), names))
+    lv = hist.levels
+    x0 = np.array([lv.loc[NOW, f] - lv.loc[BASE, f] if f.startswith("rate:")
+                   else np.log(lv.loc[NOW, f]) - np.log(lv.loc[BASE, f]) for f in names])
+    sc = HistoricalSimulation(hist.changes.loc[:NOW], window=WINDOW).all_blocks(1)[:, 0, :]
+    v = tb.values(np.vstack([x0, x0 + sc])).numpy()
+    positions = v[1:] - v[0]
+    pnl = positions.sum(axis=1)
+    got = m.var_methods["historical"]
+    for level, tag in ((0.95, "95"), (0.99, "99")):
+        var, es = portfolio_var_es(pnl, level)
+        assert got[f"var_{tag}"] == pytest.approx(var, rel=1e-12, abs=0)
+        assert got[f"es_{tag}"] == pytest.approx(es, rel=1e-12, abs=0)
+    euler = euler_contributions(positions, 0.99)["vol"]
+    assert m.volatility == pytest.approx(euler["total"], rel=1e-12, abs=0)
+    c = np.array([m.contributions[i] for i in book.ids])
+    np.testing.assert_allclose(c, euler.iloc[:-1].to_numpy(), rtol=1e-12,
+                               atol=1e-12 * euler["total"])
+
+    def book_pnl(x):
+        return (tb.values(x0 + np.atleast_2d(x)).numpy() - v[0]).sum(axis=1)
+
+    k = len(names)
+    early = {"2001-09 (9/11)": ("2001-09-10", "2001-09-21"),
+             "2002-07 (WorldCom)": ("2002-07-01", "2002-07-23")}
+    windows = replay(book_pnl, np.zeros((1, k)), np.zeros((1, k, k)), hist.changes,
+                     early)["full"]
+    shocks = apply_shocks(book_pnl, hypothetical_shocks(names))
+    want = {**windows.to_dict(), **shocks.to_dict()}
+    assert set(m.stress) == set(want)  # the portfolio engine's later windows lie ahead
+    for name, value in want.items():
+        assert m.stress[name] == pytest.approx(value, rel=1e-12, abs=1e-9), name
 
 
 def test_regime_filter_equals_statsmodels_in_and_out_of_sample():

@@ -67,7 +67,7 @@ def test_garch_filter_reproduces_arch_conditional_variances(changes):
 def test_filtered_historical_rejects_bad_parameters(changes):
     garch = pd.DataFrame({"mu": 0.0, "omega": 0.02, "alpha": 0.1, "gamma": 0.0,
                           "beta": 0.95}, index=changes.columns)
-    with pytest.raises(Exception, match="alpha\\+gamma/2\\+beta < 1"):
+    with pytest.raises(Exception, match="alpha\\+gamma/2\\+beta <= 1"):
         FilteredHistorical(changes, garch)
     with pytest.raises(DataValidationError) as err:
         FilteredHistorical(changes, garch.drop(columns="beta"))

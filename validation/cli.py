@@ -62,6 +62,25 @@ def _warnings_as_lines() -> Iterator[None]:
         yield
 
 
+def _portfolio_dataset(opts: dict[str, Any]) -> None:
+    """``--portfolio PATH`` as the portfolio family's dataset ``book:PATH`` (in place)."""
+    path = opts.pop("portfolio", None)
+    if path is None:
+        return
+    if opts.get("family") not in (None, "portfolio"):
+        raise click.BadParameter(f"--portfolio goes with --family portfolio, not "
+                                 f"{opts['family']!r}", param_hint="--portfolio")
+    if opts.get("dataset") is not None:
+        raise click.BadParameter("give --portfolio or --dataset, not both",
+                                 param_hint="--portfolio")
+    if not Path(str(path)).is_file():
+        raise click.BadParameter(f"{path!r} does not exist", param_hint="--portfolio")
+    opts["family"] = "portfolio"
+    opts["dataset"] = f"book:{Path(str(path)).resolve()}"
+    if opts.get("out") is None:
+        opts["out"] = "reports/portfolio-" + re.sub(r"[^A-Za-z0-9]+", "-", Path(str(path)).stem)
+
+
 def _models(values: tuple[str, ...]) -> dict[str, dict[str, Any]] | None:
     from validation.plugins import parse_model_option
 
@@ -94,14 +113,19 @@ def _models(values: tuple[str, ...]) -> dict[str, dict[str, Any]] | None:
 @click.option("--workers", "n_workers", type=int, default=None, help="Worker processes.")
 @click.option("--seed", type=int, default=None, help="Run seed.")
 @click.option("--quick", is_flag=True, default=None, help="Short smoke-test campaign.")
+@click.option("--portfolio", default=None, type=click.Path(dir_okay=False),
+              help="Book file (YAML or CSV) for --family portfolio; default the sample book.")
 def validate(config_path: str | None, **opts: object) -> None:
     """Run a validation campaign and write its HTML and PDF report."""
     from validation.config import CampaignConfig, load_config
     from validation.harness import run_campaign
 
     opts["refit"] = _refit(opts["refit"])  # type: ignore[arg-type]
+    _portfolio_dataset(opts)
     if opts.get("out") is None and not config_path:  # one folder per family and dataset
-        name = f"{opts.get('family') or 'volatility'}-{opts.get('dataset') or 'sp500'}"
+        family = opts.get("family") or "volatility"
+        default = "sample_book" if family == "portfolio" else "sp500"
+        name = f"{family}-{opts.get('dataset') or default}"
         opts["out"] = "reports/" + re.sub(r"[^A-Za-z0-9]+", "-", name)
     opts["column"] = opts["column"] or None  # click gives () when absent
     # plug-ins in the current folder import as they would with `python -m`

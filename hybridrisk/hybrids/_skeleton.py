@@ -17,6 +17,7 @@ back result objects the same way.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
@@ -307,8 +308,13 @@ def train_likelihood(
 
     The training windows cover ``0..split``, the validation block ``split..n``; the penalty is
     ``config.penalty`` times the head's distance from its starting (benchmark) state.
+    Training windows shrink to ``split`` steps when ``config.window`` is longer; the
+    validation windows get the same length, as the joint pass stacks both into one batch.
     """
     dev = owner.device
+    if config.window > split:
+        config = dataclasses.replace(config, window=split,
+                                     burn_in=min(config.burn_in, split - 1))
     loss_fn, val_fn, joint_fn = likelihood_objectives(
         window_ll, lambda: config.penalty * net.head.penalty(bias=1.0), split, n, config, dev)
     train_w = make_windows(0, split, config.window, config.burn_in).to(dev)

@@ -7,7 +7,8 @@ Euler allocation, stress tests, greeks and hedges.
 - :mod:`~hybridrisk.portfolio.quantlib_book` and :mod:`~hybridrisk.portfolio.revaluation`: the
   book in QuantLib (the reference) and in torch (batched over scenarios, differentiable);
 - :mod:`~hybridrisk.portfolio.scenarios`: historical, filtered historical, normal and Student-t
-  generators behind ``generate(n, horizon, seed)``;
+  generators behind ``generate(n, horizon, seed)``, and
+  :mod:`~hybridrisk.portfolio.neural_sde`, a Neural SDE generator behind the same interface;
 - :mod:`~hybridrisk.portfolio.risk_measures` and :mod:`~hybridrisk.portfolio.allocation`: VaR,
   ES, delta-gamma P&L and Euler contributions;
 - :mod:`~hybridrisk.portfolio.stress`: replayed windows, hypothetical shocks, reverse stress;
@@ -40,6 +41,7 @@ from hybridrisk.portfolio.greeks import (
     position_greeks,
     quantlib_greeks,
 )
+from hybridrisk.portfolio.neural_sde import NeuralSDEGenerator
 from hybridrisk.portfolio.quantlib_book import QuantLibBook
 from hybridrisk.portfolio.revaluation import TorchBook
 from hybridrisk.portfolio.risk_measures import LEVELS, delta_gamma_pnl, risk_table, var_es
@@ -75,6 +77,7 @@ __all__ = [
     "FilteredHistorical",
     "HistoricalSimulation",
     "MarketState",
+    "NeuralSDEGenerator",
     "ParametricNormal",
     "ParametricStudentT",
     "Position",

@@ -205,9 +205,11 @@ class TorchBook:
                                       f"got {tuple(x.shape)}")
         ld = self._log_discount(x)
         d = torch.exp(ld)
+        rows = torch.sparse.mm(self.agg_grid, d.T).T
         u0, u1, up = self.trip
-        e = torch.exp(ld[:, u0] + ld[:, up] - ld[:, u1])
-        rows = (torch.sparse.mm(self.agg_grid, d.T) + torch.sparse.mm(self.agg_trip, e.T)).T
+        if len(u0):  # a book without floating flows has no (t0, t1, pay) triples
+            e = torch.exp(ld[:, u0] + ld[:, up] - ld[:, u1])
+            rows = rows + torch.sparse.mm(self.agg_trip, e.T).T
         n_pos, sw = self.n_positions, self.sw
         idx, vals = [torch.arange(n_pos, device=self.device)], [rows[:, :n_pos]]
         li, lc, lb = self.lin

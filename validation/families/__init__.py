@@ -11,10 +11,12 @@ from __future__ import annotations
 from validation.families.base import Family, FamilyScores
 from validation.families.curve import CurveFamily
 from validation.families.dependence import DependenceFamily
+from validation.families.portfolio import PortfolioFamily
 from validation.families.smile import SmileFamily
 from validation.families.volatility import VolatilityFamily
 
 FAMILIES: dict[str, Family] = {"volatility": VolatilityFamily(), "curve": CurveFamily(),
-                               "dependence": DependenceFamily(), "smile": SmileFamily()}
+                               "dependence": DependenceFamily(), "smile": SmileFamily(),
+                               "portfolio": PortfolioFamily()}
 
 __all__ = ["FAMILIES", "Family", "FamilyScores"]

@@ -499,6 +499,13 @@ class LNNCopulaTask(_CopulaTask):
     family on the copula span -- the static champion of that family -- so with the network
     off its log scores are that champion's. The network is trained on the last ``max_train``
     PITs of the span with the window's seed and filters the block without refitting.
+
+    ``ensemble`` networks (seeds: the window's, then its children) are trained alike and the
+    day's copula is the one at the mean of their parameters (a single copula of the family,
+    scored and simulated like every other model). ``covariates`` adds the exponentially
+    weighted normal-score correlations and joint-tail rates of the PITs
+    (:func:`hybridrisk.hybrids.copula_inputs.pit_covariates`, default half-lives), computed
+    from PITs up to the previous day.
     """
 
     kind: ClassVar[str] = "lnn-copula"
@@ -514,6 +521,8 @@ class LNNCopulaTask(_CopulaTask):
     patience: int = 6
     val_fraction: float = 0.2
     max_train: int | None = 2000
+    ensemble: int = 1
+    covariates: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -521,28 +530,47 @@ class LNNCopulaTask(_CopulaTask):
         v = self.max_train
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 200):
             raise ConfigError(f"max_train must be an integer of at least 200, got {v!r}")
+        e = self.ensemble
+        if isinstance(e, bool) or not isinstance(e, int) or e < 1:
+            raise ConfigError(f"ensemble must be a positive integer, got {e!r}")
+        if not isinstance(self.covariates, bool):
+            raise ConfigError(f"covariates must be true or false, got {self.covariates!r}")
 
     def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
         from baselines.copulas import fit_copula
         from hybridrisk.hybrids import LNNCopula
+        from hybridrisk.hybrids.copula_inputs import pit_covariates
 
         static = fit_copula(span, self.family, self.rotation)
         recent = span.iloc[-self.max_train:] if self.max_train else span
-        n_fit = len(recent) - int(np.floor(len(recent) * self.val_fraction))
-        if n_fit < self.window:
-            # the hybrid's windowing needs whole windows in its training part
-            raise ConfigError(f"LNN-Copula: window={self.window} is longer than the {n_fit} "
-                              "training observations left after the validation hold-out; "
-                              "lower window or raise max_train / copula_window")
-        model = LNNCopula(self.cell, self.hidden_size, family=self.family,
-                          rotation=self.rotation)
-        res = model.fit(recent, init=static, seed=seed, epochs=self.epochs, lr=self.lr,
-                        window=self.window, burn_in=self.burn_in, penalty=self.penalty,
-                        patience=self.patience, val_fraction=self.val_fraction, progress=False)
-        fc = res.filter(margins.u_block)
+        block = margins.u_block
+        cov = pit_covariates(pd.concat([recent, block])) if self.covariates else None
         names = K.PARAM_NAMES[self.family]
-        p2 = fc["nu"].to_numpy() if self.family == "student" else None
-        return self.family, self.rotation, fc[names[0]].to_numpy(), p2, fc["loglik"].to_numpy()
+        paths = []
+        for k in range(self.ensemble):
+            model = LNNCopula(self.cell, self.hidden_size, family=self.family,
+                              rotation=self.rotation)
+            res = model.fit(recent, None if cov is None else cov.loc[recent.index], init=static,
+                            seed=_member_seed(seed, k), epochs=self.epochs, lr=self.lr,
+                            window=self.window, burn_in=self.burn_in, penalty=self.penalty,
+                            patience=self.patience, val_fraction=self.val_fraction,
+                            progress=False)
+            fc = res.filter(block, None if cov is None else cov.loc[block.index])
+            paths.append(fc[list(names)].to_numpy())
+        mean = np.mean(paths, axis=0)
+        p1 = mean[:, 0]
+        p2 = mean[:, 1] if self.family == "student" else None
+        theta = kernel_theta(self.family, p1, mean[:, -1])
+        return self.family, self.rotation, p1, p2, _static_logscore(
+            self.family, self.rotation, block, theta)
+
+
+def _member_seed(seed: int, k: int) -> int:
+    """Seed of ensemble member ``k``: the window's seed, then its ``k``-th child
+    (:func:`validation.windows.window_seed` of the window's seed)."""
+    from validation.windows import window_seed
+
+    return int(seed) if k == 0 else window_seed(seed, k)
 
 
 #: Task class of each model kind a config may name.

@@ -1,0 +1,174 @@
+"""Hedge-effectiveness backtest: a short option book delta-hedged daily over history.
+
+The book: short one European call on the S&P 500, at the money when written, expiring after
+``tenor`` trading days (time to expiry counted in trading days / 252), rolled into a new one
+on its expiry day; no rates or dividends. It is marked each day at the Black-Scholes price with
+the day's implied vol (the VIX, :func:`hybridrisk.portfolio.factor_history`) and hedged at
+each close with ``delta`` units of the index, the Black-Scholes delta at a hedge model's
+volatility:
+
+- ``flat vol``: the training span's realised volatility, held constant;
+- ``GJR-GARCH-t``: the next day's conditional volatility of arch's GJR-GARCH(1,1)-t fitted on
+  the training span (filtered through the test span, parameters fixed);
+- ``LNN-GARCH-t``: the same from the hybrid (warm-started at that GJR-GARCH-t);
+- ``implied``: the day's implied vol itself (the market's own delta, a reference).
+
+Daily hedged P&L ``-(V_{t+1} - V_t) + delta_t (S_{t+1} - S_t) - c |delta_t - delta_{t-1}| S_t``
+(``c`` the cost per unit of traded notional). Reported by hedge: standard deviation,
+annualised Sharpe ratio, maximum drawdown of the cumulative P&L, total cost, and an
+attribution of the total into delta mismatch ``(delta_t - delta^imp_t) dS``, gamma
+``Gamma dS^2 / 2``, vega ``Vega d sigma``, theta and the residual (all greeks at the implied
+vol, from the option holder's side with the sign of the short position).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from hybridrisk.errors import DataValidationError
+
+__all__ = ["bs_call", "hedge_backtest", "hedge_vols", "hedging_table"]
+
+YEAR = 252.0
+
+
+def bs_call(s: np.ndarray, k: np.ndarray, tau: np.ndarray, vol: np.ndarray
+            ) -> dict[str, np.ndarray]:
+    """Black-Scholes call price and greeks (zero rate and dividend); ``tau`` in years.
+
+    At ``tau = 0`` the price is the payoff, delta the exercise indicator, the other greeks 0.
+    """
+    s, k, tau, vol = np.broadcast_arrays(*(np.asarray(a, float) for a in (s, k, tau, vol)))
+    live = tau > 0
+    sq = np.sqrt(np.where(live, tau, 1.0))
+    d1 = np.where(live, (np.log(s / k) + 0.5 * vol**2 * tau) / (vol * sq), 0.0)
+    d2 = d1 - vol * sq
+    price = np.where(live, s * norm.cdf(d1) - k * norm.cdf(d2), np.maximum(s - k, 0.0))
+    delta = np.where(live, norm.cdf(d1), (s > k).astype(float))
+    pdf = norm.pdf(d1)
+    gamma = np.where(live, pdf / (s * vol * sq), 0.0)
+    vega = np.where(live, s * pdf * sq, 0.0)
+    theta = np.where(live, -s * pdf * vol / (2 * sq), 0.0)
+    return {"price": price, "delta": delta, "gamma": gamma, "vega": vega, "theta": theta}
+
+
+def hedge_vols(returns: pd.Series, test_start: pd.Timestamp, *, epochs: int = 10,
+               seed: int = 0) -> pd.DataFrame:
+    """Annualised hedge volatilities (decimal) for every day from ``test_start``: the vol
+    each model forecasts for that day from the percent ``returns`` up to the day before."""
+    import functools
+
+    import baselines
+    from hybridrisk.hybrids import LNNGARCH
+
+    train = returns.loc[:test_start - pd.Timedelta(days=1)]
+    test = returns.loc[test_start:]
+    if len(train) < 250 or test.empty:
+        raise DataValidationError("min-obs", f"need 250 training days before {test_start.date()}"
+                                  " and a test span after it", row=str(test_start.date()))
+    gjr = baselines.fit_garch(train, o=1, dist="t")
+    fixed = gjr.spec.arch_model(returns.loc[train.index[0]:]).fix(gjr.params.to_numpy())
+    gjr_vol = fixed.conditional_volatility.loc[test.index]
+    hyb = LNNGARCH("cfc", 8, vol="gjr", dist="t").fit(
+        train, init=functools.partial(baselines.fit_garch, o=1, dist="t"), epochs=epochs,
+        seed=seed, progress=False)
+    lnn_vol = np.sqrt(hyb.filter(test)["variance"])
+    annual = np.sqrt(YEAR) / 100.0
+    return pd.DataFrame({"flat vol": float(train.std(ddof=1)) * annual,
+                         "GJR-GARCH-t": gjr_vol * annual, "LNN-GARCH-t": lnn_vol * annual},
+                        index=test.index)
+
+
+def _drawdown(pnl: np.ndarray) -> float:
+    cum = np.cumsum(pnl)
+    return float(np.max(np.maximum.accumulate(np.maximum(cum, 0.0)) - cum))
+
+
+def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Series], *,
+                   tenor: int = 21, cost: float = 1e-4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the hedge backtest (see the module docstring).
+
+    Parameters
+    ----------
+    spot, implied
+        Index level and implied vol (decimal) on the test days.
+    vols
+        Hedge name -> annualised hedge vol (decimal) for each test day, the forecast for that
+        day; the hedge set at close t uses the vol forecast for day t+1.
+    tenor
+        Trading days from writing an option to its expiry.
+    cost
+        Transaction cost per unit of traded notional.
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        One row per hedge (and ``unhedged``): the statistics and the attribution.
+    daily : pandas.DataFrame
+        The daily hedged P&L of each hedge (index points per option).
+    """
+    idx = spot.index
+    for name, s in {"implied": implied, **vols}.items():
+        if not s.index.equals(idx) and not idx.isin(s.index).all():
+            raise DataValidationError("coverage", "no value on a test day", column=name)
+    s = spot.to_numpy(float)
+    iv = implied.reindex(idx).to_numpy(float)
+    n = len(s)
+    if n < tenor + 2:
+        raise DataValidationError("min-obs", f"the test span has {n} days; need {tenor + 2}")
+    pos = np.arange(n)
+    start = pos - pos % tenor  # writing day of the option live over (t, t+1]
+    strike = s[start]
+    tau0 = (tenor - pos % tenor) / YEAR  # at the close of t
+    tau1 = tau0 - 1.0 / YEAR  # at the close of t+1 (0 on the expiry day)
+    m0 = bs_call(s[:-1], strike[:-1], tau0[:-1], iv[:-1])
+    m1 = bs_call(s[1:], strike[:-1], tau1[:-1], iv[1:])
+    ds, dv = np.diff(s), np.diff(iv)
+    option = -(m1["price"] - m0["price"])  # short one call
+    pieces = {"gamma": -0.5 * m0["gamma"] * ds**2, "vega": -m0["vega"] * dv,
+              "theta": -m0["theta"] / YEAR}
+    # the vol each hedge uses at the close of t: the implied vol of t, a model's forecast for t+1
+    hedges = {"implied": iv[:-1],
+              **{k: v.reindex(idx).to_numpy(float)[1:] for k, v in vols.items()}}
+    rows, daily = {}, {}
+    for name, vol in [("unhedged", None), *hedges.items()]:
+        if vol is None:
+            delta = np.zeros(n - 1)
+        else:
+            delta = bs_call(s[:-1], strike[:-1], tau0[:-1], vol)["delta"]
+        traded = np.abs(np.diff(np.concatenate([[0.0], delta])))
+        costs = cost * traded * s[:-1]
+        pnl = option + delta * ds - costs
+        daily[name] = pnl
+        mismatch = (delta - m0["delta"]) * ds
+        explained = mismatch + sum(pieces.values()) - costs
+        rows[name] = {"sd": float(pnl.std(ddof=1)),
+                      "Sharpe (annualised)": float(pnl.mean() / pnl.std(ddof=1)
+                                                   * np.sqrt(YEAR)),
+                      "max drawdown": _drawdown(pnl), "total": float(pnl.sum()),
+                      "costs": float(costs.sum()), "delta mismatch": float(mismatch.sum()),
+                      **{k: float(v.sum()) for k, v in pieces.items()},
+                      "residual": float((pnl - explained).sum())}
+    summary = pd.DataFrame(rows).T
+    summary.index.name = "hedge"
+    return summary, pd.DataFrame(daily, index=idx[1:])
+
+
+def hedging_table(test_index: pd.DatetimeIndex, *, seed: int, quick: bool) -> pd.DataFrame:
+    """The backtest over ``test_index`` on the bundled S&P 500 and implied vol, the vol models
+    trained on the days before it (quick: the last 1000 of them, 2 epochs)."""
+    from hybridrisk.portfolio import factor_history
+
+    levels = factor_history().levels
+    spot = levels["equity:SP500"].loc[test_index]
+    implied = levels["vol:SP500"].loc[test_index]
+    returns = 100.0 * np.log(levels["equity:SP500"]).diff().dropna()
+    returns = returns.loc[:test_index[-1]]
+    if quick:
+        returns = returns.loc[returns.index >= returns.loc[:test_index[0]].index[-1000]]
+    vols = hedge_vols(returns, test_index[0], epochs=2 if quick else 10, seed=seed)
+    return hedge_backtest(spot, implied, vols)[0]
