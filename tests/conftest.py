@@ -43,3 +43,14 @@ def loop_path(request, monkeypatch):
 def compiled_loops():
     """Skip the test where the compiled LNN loops are switched off or cannot be built."""
     _skip_without_compiled_loops()
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """One torch thread for a module of small-tensor models (faster, and immune to a busy
+    machine), the count restored afterwards. Modules use it with
+    ``pytestmark = pytest.mark.usefixtures("torch_one_thread")``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -30,12 +30,7 @@ from validation.families.smile_tasks import (
 EQ = SPECS["dax"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _surface(params: dict[float, tuple[float, float, float]], f: float = 100.0,

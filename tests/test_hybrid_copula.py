@@ -24,12 +24,7 @@ FAST = dict(epochs=0, progress=False)
 SMALL = dict(seed=3, epochs=5, window=100, burn_in=20, progress=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

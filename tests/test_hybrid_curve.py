@@ -23,13 +23,7 @@ COLS = ["SVENY01", "SVENY02", "SVENY03", "SVENY05", "SVENY07", "SVENY10", "SVENY
 SMALL = {"epochs": 2, "batch_size": 8, "window": 48, "burn_in": 16, "progress": False}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # many tiny ops: one thread is faster and immune to contention on a shared machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -26,12 +26,7 @@ SMALL = dict(seed=3, epochs=4, window=100, burn_in=20, progress=False)
 NET = dict(backbone_units=8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,7 @@ from hybridrisk.kernels.smile_arbitrage import check_surface
 F = 100.0
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _surface(params: dict[float, tuple[float, float, float]], noise_bp: float = 0.0,

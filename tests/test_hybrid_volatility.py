@@ -30,13 +30,7 @@ FAST = dict(epochs=1, window=120, burn_in=20, progress=False)
 SMALL = dict(seed=3, epochs=4, window=100, burn_in=20, progress=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Networks this small run fastest on one thread (and far faster on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

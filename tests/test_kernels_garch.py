@@ -32,13 +32,7 @@ DISTS = ["normal", "t", "skewt"]
 MEANS = ["constant", "zero"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # These tensors are small: one thread is faster (and much faster on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _fit(r, vol, o, dist, mean, **kw):

@@ -50,10 +50,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from hybridrisk.checks import check_timeseries
 from hybridrisk.errors import (
     ConfigError,
-    DataValidationError,
     NumericalError,
     ParameterDomainError,
 )
@@ -66,12 +64,15 @@ from hybridrisk.hybrids._skeleton import (
 )
 from hybridrisk.hybrids._training import (
     Windows,
-    collect_series,
     fit_config,
-    seeded,
-    split_index,
 )
-from hybridrisk.hybrids.garch import LNNGARCHResult, _benchmark_backcast, _rule_label
+from hybridrisk.hybrids.garch import (
+    LNNGARCHResult,
+    _benchmark_backcast,
+    _rule_label,
+    fit_inputs,
+    fit_tensors,
+)
 from hybridrisk.kernels.distributions import log_density, shape_names
 from hybridrisk.kernels.egarch import egarch_log_variance, egarch_names, log_backcast
 from hybridrisk.kernels.garch import SQRT2_OV_PI, GARCHSpec, backcast_value, simulate_paths
@@ -271,34 +272,15 @@ class LNNEGARCH(HybridModel):
             Training failed numerically (``err.checkpoint`` holds the last good state).
         """
         config = fit_config(**train)
-        r = check_timeseries(returns, name="returns", min_obs=100)
-        if not isinstance(r, pd.Series):
-            raise DataValidationError("type", "returns must be a pandas Series")
-        r = r.rename(str(r.name) if r.name is not None else "returns")
-        covs = collect_series(covariates)
-        n = len(r)
-        split = split_index(n, config.val_fraction, min_train=100)
-        rv = r.to_numpy()
-        if callable(init):
-            init, init_source = init(r.iloc[:split]), "estimated on the training span"
-        else:
-            init_source = type(init).__name__
+        r, covs, split, init, init_source = fit_inputs(returns, covariates, init, config)
+        n, rv = len(r), r.to_numpy()
         _check_benchmark(init, self.dist, self.mean)
         backcast = _benchmark_backcast(init, backcast)
         init_map = _canonical_init(init, dist=self.dist, mean=self.mean)
         bc = backcast_value(self.mean, rv, backcast, init_map.get("mu", 0.0))
         ln_bc = log_backcast(bc)
-
-        feats = self._features(covs)
-        raw = feats.raw(np.column_stack([rv, np.abs(rv)]), r.index)
-        feats.fit_stats(raw, split)
-        x = feats.standardise(raw)
-        with seeded(seed):  # the seed fixes the initial weights, privately
-            net = self._net(x.shape[1], init_map)
+        feats, net, xt, tt, eps = fit_tensors(self, r, covs, split, init_map, seed)
         dev = self.device
-        xt = torch.as_tensor(x, device=dev)
-        tt = torch.as_tensor(Features.times(r.index), device=dev) if self.use_times else None
-        eps = torch.as_tensor(rv - init_map.get("mu", 0.0), device=dev)
         with torch.no_grad():  # the classical filter gives every window its starting state
             th0 = net.theta(xt[:n].unsqueeze(0), None, nested=True)
             ln_cl = _log_variance(th0, eps.unsqueeze(0), backcast=ln_bc)[0]

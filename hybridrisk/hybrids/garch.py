@@ -71,6 +71,7 @@ from hybridrisk.hybrids._skeleton import (
     train_likelihood,
 )
 from hybridrisk.hybrids._training import (
+    TrainConfig,
     TrainHistory,
     Windows,
     collect_series,
@@ -286,33 +287,14 @@ class LNNGARCH(HybridModel):
             kept as ``self.checkpoint_``).
         """
         config = fit_config(**train)
-        r = check_timeseries(returns, name="returns", min_obs=100)
-        if not isinstance(r, pd.Series):
-            raise DataValidationError("type", "returns must be a pandas Series")
-        r = r.rename(str(r.name) if r.name is not None else "returns")
-        covs = collect_series(covariates)
-        n = len(r)
-        split = split_index(n, config.val_fraction, min_train=100)
-        rv = r.to_numpy()
-        if callable(init):
-            init, init_source = init(r.iloc[:split]), "estimated on the training span"
-        else:
-            init_source = type(init).__name__
+        r, covs, split, init, init_source = fit_inputs(returns, covariates, init, config)
+        n, rv = len(r), r.to_numpy()
         backcast = _benchmark_backcast(init, backcast)
         init_map = _canonical_init(init, vol=self.vol, dist=self.dist, mean=self.mean)
         self._resolve_asymmetry(init_map)
         bc = backcast_value(self.mean, rv, backcast, init_map.get("mu", 0.0))
-
-        feats = self._features(covs)
-        raw = feats.raw(np.column_stack([rv, np.abs(rv)]), r.index)
-        feats.fit_stats(raw, split)
-        x = feats.standardise(raw)
-        with seeded(seed):  # the seed fixes the initial weights, privately
-            net = self._net(x.shape[1], init_map)
+        feats, net, xt, tt, eps = fit_tensors(self, r, covs, split, init_map, seed)
         dev = self.device
-        xt = torch.as_tensor(x, device=dev)
-        tt = torch.as_tensor(Features.times(r.index), device=dev) if self.use_times else None
-        eps = torch.as_tensor(rv - init_map.get("mu", 0.0), device=dev)
         with torch.no_grad():  # the classical filter gives every window its starting variance
             th0 = net.theta(xt[:n].unsqueeze(0), None, nested=True)
             s2_cl = _variance(th0, eps.unsqueeze(0), self.vol, backcast=bc)[0]
@@ -344,6 +326,40 @@ class LNNGARCH(HybridModel):
             backcast_rule=_rule_label(backcast), split=split, history=history,
             config=config.to_dict(), seed=int(seed), device=dev,
         )
+
+
+def fit_inputs(returns: pd.Series, covariates: Any, init: Any, config: TrainConfig
+               ) -> tuple[pd.Series, list[pd.Series], int, Any, str]:
+    """Checked returns, collected covariates, the train/validation split and the benchmark
+    (a callable ``init`` estimated on the training span), for LNN-GARCH and LNN-EGARCH."""
+    r = check_timeseries(returns, name="returns", min_obs=100)
+    if not isinstance(r, pd.Series):
+        raise DataValidationError("type", "returns must be a pandas Series")
+    r = r.rename(str(r.name) if r.name is not None else "returns")
+    split = split_index(len(r), config.val_fraction, min_train=100)
+    if callable(init):
+        return r, collect_series(covariates), split, init(r.iloc[:split]), \
+            "estimated on the training span"
+    return r, collect_series(covariates), split, init, type(init).__name__
+
+
+def fit_tensors(model: Any, r: pd.Series, covs: list[pd.Series], split: int,
+                init_map: Mapping[str, float], seed: int
+                ) -> tuple[Features, ThetaNet, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """The encoder's features (standardised on the training span), the seeded network at
+    ``init_map``, and the input, time and demeaned-return tensors on the model's device."""
+    rv = r.to_numpy()
+    feats = model._features(covs)
+    raw = feats.raw(np.column_stack([rv, np.abs(rv)]), r.index)
+    feats.fit_stats(raw, split)
+    x = feats.standardise(raw)
+    with seeded(seed):  # the seed fixes the initial weights, privately
+        net = model._net(x.shape[1], init_map)
+    dev = model.device
+    xt = torch.as_tensor(x, device=dev)
+    tt = torch.as_tensor(Features.times(r.index), device=dev) if model.use_times else None
+    eps = torch.as_tensor(rv - init_map.get("mu", 0.0), device=dev)
+    return feats, net, xt, tt, eps
 
 
 class LNNGARCHResult(HybridResult):
