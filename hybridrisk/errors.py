@@ -25,6 +25,11 @@ class HybridRiskError(Exception):
     """Base class of every error raised by hybridrisk."""
 
 
+def _rebuild(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> HybridRiskError:
+    """Unpickle an error whose ``__init__`` takes more than its message."""
+    return cls(*args, **kwargs)
+
+
 class DataValidationError(HybridRiskError, ValueError):
     """Input data break a rule (NaN, unsorted index, non-positive price, wrong shape, ...).
 
@@ -52,7 +57,13 @@ class DataValidationError(HybridRiskError, ValueError):
         if row is not None:
             where.append(f"row {row!r}")
         loc = f" at {', '.join(where)}" if where else ""
+        self.message = message
         super().__init__(f"[{rule}]{loc}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # workers send errors back pickled; the default would call __init__ with the text only
+        return (_rebuild, (type(self), (self.rule, self.message),
+                           {"column": self.column, "row": self.row}))
 
 
 class InsufficientDataError(DataValidationError):
@@ -67,6 +78,9 @@ class ParameterDomainError(HybridRiskError, ValueError):
         self.value = value
         self.rule = rule
         super().__init__(f"parameter {name!r} = {value!r} violates {rule}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), (self.name, self.value, self.rule), {}))
 
 
 class NotPositiveDefiniteError(DataValidationError):
