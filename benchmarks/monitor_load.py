@@ -11,6 +11,11 @@ resident memory of the half.
 
     .venv/bin/python benchmarks/monitor_load.py --positions 5000 --seconds 600
 
+The monitor bounds glibc's allocator (:mod:`monitor.memory`: a fixed mmap threshold and
+optionally ``malloc_trim`` every ``--release-every`` assessments); ``--mmap-threshold 0`` runs
+it as it was before, with the allocator left alone. :mod:`benchmarks.monitor_memory` shows where the
+memory goes.
+
 ``--back-to-back N`` is a memory diagnostic instead: N replayed days assessed one after the
 other (no clock), the resident memory, the Python heap traced by :mod:`tracemalloc` and the
 number of objects the garbage collector tracks sampled every 40 assessments.
@@ -33,6 +38,7 @@ from monitor.feed import ReplayFeed, bundled_history
 from monitor.limits import LimitChecker, read_limits
 from monitor.loop import Monitor
 from monitor.market import MarketTracker
+from monitor.memory import MMAP_THRESHOLD
 from monitor.store import HistoryStore
 from monitor.ticks import TickBatch
 
@@ -108,7 +114,8 @@ async def main_async(args: argparse.Namespace) -> dict:
     build_s = time.perf_counter() - t
     tracker = MarketTracker(h.levels.loc[:base], h.volumes.loc[:base], window=500)
     mon = Monitor(engine, book, tracker, limits=LimitChecker(read_limits()),
-                  store=HistoryStore(args.store, keep=300), interval=0.0)
+                  store=HistoryStore(args.store, keep=300), interval=0.0,
+                  mmap_threshold=args.mmap_threshold, release_every=args.release_every)
     feed = ClockFeed(ReplayFeed("2008-01-02", "2018-12-31", speed=0, history=h),
                      args.seconds)
     memory = []
@@ -124,7 +131,11 @@ async def main_async(args: argparse.Namespace) -> dict:
     sampler.cancel()
     lat = np.array(mon.latencies)
     mon.store.close()
+    rel = np.array(mon.release_ms) if mon.release_ms else np.array([np.nan])
     return {"positions": args.positions, "seconds": args.seconds, "build_s": round(build_s, 1),
+            "mmap_threshold": args.mmap_threshold, "release_every": args.release_every,
+            "release_ms": {"p50": round(float(np.percentile(rel, 50)), 1),
+                           "max": round(float(rel.max()), 1)},
             "assessments": mon.assessments, "missed_slots": feed.missed,
             "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1),
                            "p99": round(float(np.percentile(lat, 99)), 1),
@@ -157,7 +168,8 @@ async def back_to_back(args: argparse.Namespace) -> dict:
     tracker = MarketTracker(h.levels.loc[:base], h.volumes.loc[:base], window=500)
     mon = Monitor(RiskEngine(book, h, base), book, tracker,
                   limits=LimitChecker(read_limits()),
-                  store=HistoryStore(args.store, keep=300), interval=0.0)
+                  store=HistoryStore(args.store, keep=300), interval=0.0,
+                  mmap_threshold=args.mmap_threshold, release_every=args.release_every)
     tracemalloc.start()
     samples = []
     async for batch in ReplayFeed("2008-01-02", "2018-12-31", speed=0, history=h):
@@ -183,6 +195,10 @@ def main() -> None:
     ap.add_argument("--store", default=":memory:")
     ap.add_argument("--sample-every", type=float, default=10.0,
                     help="seconds between memory samples")
+    ap.add_argument("--mmap-threshold", type=int, default=MMAP_THRESHOLD,
+                    help="bytes; glibc's mmap threshold the monitor fixes (0: left alone)")
+    ap.add_argument("--release-every", type=int, default=0,
+                    help="assessments between malloc_trim calls (0: never)")
     ap.add_argument("--back-to-back", type=int, default=0,
                     help="memory diagnostic: assess this many days back to back")
     args = ap.parse_args()

@@ -13,14 +13,15 @@ from typing import Any
 
 __all__ = ["Alert", "EngineConfig", "HistoryStore", "HybridVolatility", "LNNRegimeClassifier",
            "LimitChecker", "MarkovRegime", "Monitor", "MonitorBook", "ReplayFeed", "RiskEngine",
-           "RiskMetrics", "Tick", "TickBatch", "build_monitor", "read_limits",
-           "read_monitor_book", "run_monitor"]
+           "RiskMetrics", "Tick", "TickBatch", "VarRule", "build_monitor", "read_limits",
+           "read_monitor_book", "read_var_rule", "run_monitor"]
 
 _WHERE = {"Alert": "alerts", "EngineConfig": "engine", "HistoryStore": "store",
           "HybridVolatility": "hybrid_var", "LNNRegimeClassifier": "regime_lnn",
           "LimitChecker": "limits", "MarkovRegime": "regime", "Monitor": "loop",
           "MonitorBook": "book", "ReplayFeed": "feed", "RiskEngine": "engine",
           "RiskMetrics": "metrics", "Tick": "ticks", "TickBatch": "ticks",
+          "VarRule": "var_rule", "read_var_rule": "var_rule",
           "build_monitor": "runner", "read_limits": "limits",
           "read_monitor_book": "book", "run_monitor": "runner"}
 

@@ -61,6 +61,7 @@ from monitor.measures import METHODS, bangia_cost, concentration, liquidity, var
 from monitor.metrics import RiskMetrics
 from monitor.regime import MarkovRegime
 from monitor.stress import default_windows, stress_pnl
+from monitor.var_rule import VarRule
 
 __all__ = ["EngineConfig", "RiskEngine", "HYBRID_METHODS"]
 
@@ -78,7 +79,12 @@ class EngineConfig:
         VaR methods (:data:`monitor.measures.METHODS` and :data:`HYBRID_METHODS`), each kept
         and shown.
     headline
-        ``"max"`` (the headline VaR/ES is the largest over the methods) or one method's name.
+        ``"max"`` (the headline VaR/ES is the largest over the methods) or one method's name:
+        shorthand for ``var_rule=VarRule(method=headline)``.
+    var_rule
+        The rule that makes the headline VaR/ES from the methods' numbers
+        (:class:`monitor.var_rule.VarRule`: max, a method, a blend, or either scaled by the
+        regime probabilities); default from ``headline``.
     participation
         Share of the average daily volume the book may trade (days to liquidate).
     spread_tail
@@ -106,6 +112,7 @@ class EngineConfig:
     hybrid_days: int = 1500
     hybrid_seed: int = 7
     hybrid_train: Mapping[str, Any] = field(default_factory=dict)
+    var_rule: VarRule | None = None
 
     def __post_init__(self) -> None:
         known = METHODS + HYBRID_METHODS
@@ -115,6 +122,11 @@ class EngineConfig:
         if self.headline != "max" and self.headline not in self.methods:
             raise ConfigError(f"headline must be 'max' or one of {self.methods}, got "
                               f"{self.headline!r}")
+        if self.var_rule is None:
+            object.__setattr__(self, "var_rule", VarRule(method=self.headline))
+        elif self.headline != "max":
+            raise ConfigError("give either 'headline' or 'var_rule', not both")
+        self.var_rule.check(self.methods)
 
 
 class RiskEngine:
@@ -150,6 +162,7 @@ class RiskEngine:
             r = 100.0 * self.changes["equity:SP500"].loc[:self.state.date].dropna()
             regime = MarkovRegime.fit(r.iloc[-self.config.regime_fit_days:])
         self.regime = regime
+        self.config.var_rule.check(self.config.methods, regime.labels)
         self.hybrid: HybridVolatility | None = None
         if "lnn-garch" in self.config.methods:
             self.hybrid = HybridVolatility.fit(
@@ -328,16 +341,11 @@ class RiskEngine:
                   parts: dict[str, dict[str, Any]], stale: list[str], ms: dict[str, float],
                   t0: float, market: MarketView) -> RiskMetrics:
         methods = {m: parts[f"var:{m}"] for m in self.config.methods if parts[f"var:{m}"]}
-        head: dict[str, float | None] = {"var_95": None, "var_99": None, "es_95": None}
-        if methods:
-            for k in head:
-                if self.config.headline == "max":
-                    head[k] = max(v[k] for v in methods.values())
-                elif self.config.headline in methods:
-                    head[k] = methods[self.config.headline][k]
         fields: dict[str, Any] = {}
         for n in ("volatility", "concentration", "liquidity", "stress", "regime"):
             fields.update(parts[n])
+        rule = self.config.var_rule
+        head, record = rule.combine(methods, fields.get("regime_probabilities"))
         value = gross = pnl = None
         if rv is not None:
             value, gross = float(rv["values"].sum()), float(np.abs(rv["values"]).sum())
@@ -347,8 +355,8 @@ class RiskEngine:
         cost = fields.get("liquidity_cost")
         lvar = None if head["var_99"] is None or cost is None else head["var_99"] + cost
         return RiskMetrics(
-            time=when, value=value, gross=gross, pnl=pnl, headline=self.config.headline,
-            var_methods=methods, lvar_99=lvar, stale=tuple(stale),
+            time=when, value=value, gross=gross, pnl=pnl, headline=rule.name,
+            var_methods=methods, var_rule=record, lvar_99=lvar, stale=tuple(stale),
             stale_factors=market.stale_factors,
             latency_ms=1e3 * (_time.perf_counter() - t0), component_ms=ms, **head, **fields)
 

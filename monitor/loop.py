@@ -12,6 +12,10 @@ Faults are alerts, not crashes: a feed that raises is re-entered after ``retry``
 (a replay resumes where it stopped) with a critical alert and an ``info`` one once batches
 flow again; a store that cannot write keeps its records pending and alerts until it writes
 again; a failing component is handled by the engine.
+
+Memory: every in-memory structure is bounded (the store keeps ``keep`` recent records, the hub's
+queues ``maxsize`` events, the latencies the last 100,000); the C heap is kept from holding
+freed memory by :mod:`monitor.memory` (``mmap_threshold``, ``release_every``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from monitor.book import MonitorBook
 from monitor.engine import RiskEngine
 from monitor.limits import LimitChecker
 from monitor.market import MarketTracker
+from monitor.memory import MMAP_THRESHOLD, bound_malloc, release_free_memory
 from monitor.metrics import RiskMetrics
 from monitor.sinks import AlertSink
 from monitor.store import HistoryStore
@@ -81,12 +86,21 @@ class Monitor:
         Seconds before a failed feed is re-entered.
     feed_retries
         Consecutive feed failures after which the loop gives up (raising the last error).
+    mmap_threshold
+        Fix glibc's mmap threshold at this many bytes when the monitor is built
+        (:func:`monitor.memory.bound_malloc`, process-wide), so that blocks at least this
+        large (the scenario P&L matrices of a large book) are mapped on their own and given
+        back when freed instead of fragmenting the arenas; ``0`` leaves it as it is.
+    release_every
+        Return the C allocator's free pages to the system after every ``release_every``-th
+        assessment (:func:`monitor.memory.release_free_memory`); ``0``: never.
     """
 
     def __init__(self, engine: RiskEngine, book: MonitorBook, tracker: MarketTracker, *,
                  limits: LimitChecker, store: HistoryStore, sinks: list[AlertSink] = (),
                  interval: float = 1.0, retry: float = 0.5, feed_retries: int = 20,
-                 hub: Hub | None = None) -> None:
+                 hub: Hub | None = None, mmap_threshold: int = MMAP_THRESHOLD,
+                 release_every: int = 0) -> None:
         self.engine, self.book, self.tracker = engine, book, tracker
         self.limits, self.store, self.sinks = limits, store, list(sinks)
         self.interval, self.retry, self.feed_retries = interval, retry, feed_retries
@@ -102,6 +116,10 @@ class Monitor:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_assess = -float("inf")
         self._store_ok = True
+        self.release_every = int(release_every)
+        self.malloc_bounded = bool(mmap_threshold) and bound_malloc(mmap_threshold)
+        #: the latest memory releases' wall times (ms), bounded like the latencies
+        self.release_ms: deque[float] = deque(maxlen=10_000)
 
     # ------------------------------------------------------------------ alerts
     def _alert(self, alert: Alert, *, flush: bool = True) -> None:
@@ -159,6 +177,10 @@ class Monitor:
         for a in self.engine.drain_alerts() + self.limits.check(metrics):
             self._alert(a, flush=False)
         self._persist(self.store.flush, metrics.time)
+        if self.release_every and self.assessments % self.release_every == 0:
+            t0 = _time.perf_counter()
+            release_free_memory()
+            self.release_ms.append(1e3 * (_time.perf_counter() - t0))
         return metrics
 
     async def run(self, feed: AsyncIterable[TickBatch], *, stop: asyncio.Event | None = None,

@@ -2,7 +2,8 @@
 
 VaR, ES and the liquidity-adjusted VaR are positive loss numbers in USD over one day. Each VaR
 method's numbers are kept in :attr:`RiskMetrics.var_methods`; the headline ``var_95``,
-``var_99`` and ``es_95`` follow the engine's documented rule (:attr:`RiskMetrics.headline`).
+``var_99`` and ``es_95`` follow the engine's documented rule (:mod:`monitor.var_rule`), named in
+:attr:`RiskMetrics.headline`, with every input it used in :attr:`RiskMetrics.var_rule`.
 A component that failed shows its last good value and is listed in :attr:`RiskMetrics.stale`;
 a value never computed is ``None``, never a made-up number.
 """
@@ -41,10 +42,15 @@ class RiskMetrics:
     var_95, var_99, es_95
         Headline VaR and ES (see ``headline``).
     headline
-        The rule that picked the headline, e.g. ``max`` (the largest over the methods) or a
-        method's name.
+        The rule that made the headline (:class:`monitor.var_rule.VarRule`), e.g. ``max``
+        (the largest over the methods), a method's name, ``blend`` or
+        ``regime_scaled(max)``.
     var_methods
         Method -> ``{var_95, var_99, es_95, es_99}``.
+    var_rule
+        Every input of the headline rule: ``rule``, ``base_values`` (before any regime
+        scaling), and ``weights``, ``scale``, ``scale_by_regime`` and
+        ``regime_probabilities`` where the rule reads them.
     volatility
         Standard deviation of the book's one-day P&L over the scenarios.
     contributions, sector_contributions
@@ -78,6 +84,7 @@ class RiskMetrics:
     es_95: float | None = None
     headline: str = ""
     var_methods: dict[str, dict[str, float]] = field(default_factory=dict)
+    var_rule: dict[str, Any] = field(default_factory=dict)
     volatility: float | None = None
     contributions: dict[str, float] = field(default_factory=dict)
     sector_contributions: dict[str, float] = field(default_factory=dict)

@@ -9,6 +9,7 @@ window through it, serving the dashboard alongside when asked.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from monitor.loop import Hub, Monitor
 from monitor.market import MarketTracker
 from monitor.sinks import AlertSink, JsonlSink, LogSink, WebhookSink
 from monitor.store import HistoryStore
+from monitor.var_rule import read_var_rule
 
 __all__ = ["MonitorSetup", "build_monitor", "run_monitor"]
 
@@ -47,6 +49,10 @@ def build_monitor(*, portfolio: str | Path | None = None, limits: str | Path | N
                   log_alerts: bool = True, resume: bool = True) -> MonitorSetup:
     """Build a monitor that replays ``replay`` (``START:END``) at ``speed`` days a second.
 
+    The headline VaR rule is the ``var_rule`` entry of the limits file when it has one
+    (:func:`monitor.var_rule.read_var_rule`; it replaces the rule of ``config``), else the
+    rule of ``config``.
+
     With ``resume`` and a store that already holds assessments (a restarted monitor), the
     replay continues after the last stored day: the days up to it are folded into the market
     without being assessed again, the engine takes the last stored day's state as the
@@ -61,6 +67,9 @@ def build_monitor(*, portfolio: str | Path | None = None, limits: str | Path | N
                                   f"history before {start.date()}", row=str(start.date()))
     base = before.index[-1]
     book = read_monitor_book(portfolio)
+    rule = read_var_rule(limits)
+    if rule is not None:
+        config = dataclasses.replace(config or EngineConfig(), headline="max", var_rule=rule)
     engine = RiskEngine(book, history, base, config)
     tracker = MarketTracker(history.levels.loc[:base], history.volumes.loc[:base],
                             window=window)

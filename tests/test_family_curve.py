@@ -150,3 +150,15 @@ def test_tiny_campaign_end_to_end(tmp_path):
     dm = res.scores.tables["diebold_mariano"]
     assert {("LNN-DNS-RW", "RW"), ("LNN-DNS-RW", "DL-VAR")} <= set(zip(dm.model, dm.benchmark,
                                                                       strict=True))
+    # the default challengers are searched seed ensembles (2 members when quick)
+    for n in ("LNN-DNS", "LNN-DNS-RW"):
+        f = res.forecasts[n]
+        assert {"member0|1y|SVENY10", "member1|1y|SVENY10"} <= set(f.columns)
+        assert "member2|1y|SVENY10" not in f
+        assert f["chosen|hidden_size"].isin([4, 8]).all()
+    assert res.forecasts["LNN-DNS-RW"]["chosen|max_horizon"].isin([63, 252]).all()
+    tables = res.scores.tables
+    assert set(tables["seed_spread"].model) == {"LNN-DNS", "LNN-DNS-RW"}
+    assert tables["hyperparameter_search"]["chosen"].sum() == 2  # one search year, two models
+    assert len(tables["chosen_hyperparameters"]) == 4  # two windows, two models
+    assert (res.tables_dir / "hyperparameter-search.csv").is_file()

@@ -276,6 +276,13 @@ def test_scoring_against_independent_numbers():
     assert row["mean log-score diff"] == pytest.approx(-d.mean(), rel=1e-12)
     assert np.isnan(dm.loc[("N", "A"), "DM (HLN)"])  # identical forecasts: no test
     assert any("nested state" in v[1] for v in sc.verdicts)
+    # the executive summary's comparisons: the negative log score, Holm over the champions
+    comp = sc.comparisons.set_index(["challenger", "champion"])
+    assert (comp["loss"] == "negative log score").all()
+    assert comp.loc[("C", "B"), "challenger loss"] == pytest.approx(-fc["C"]["logscore"].mean())
+    assert comp.loc[("C", "B"), "p Holm"] == dm.loc[("C", "B"), "p challenger better (Holm)"]
+    assert np.isnan(comp.loc[("N", "A"), "p challenger better"])
+    assert comp.loc[comp["best champion"]].index.get_level_values(1).tolist() == ["A", "A"]
 
     # Kupiec POF of the portfolio's 99% VaR, by hand
     r = 100 * (0.5 * np.expm1(data["x"] / 100) + 0.5 * np.expm1(data["y"] / 100))
@@ -323,3 +330,7 @@ def test_quick_campaign_end_to_end(tmp_path):
         pd.testing.assert_frame_equal(f[["u_1", "u_2"]], u)
     html = res.report_html.read_text()
     assert "Kendall" in html and "Rosenblatt" in html
+    # the executive summary states the challenger's verdict and its portfolio VaR
+    assert res.scores.comparisons is not None
+    assert "LNN-Copula-t: " in html and "negative log score" in html
+    assert "Its 99% VaR passes" in html or "Its 99% VaR fails" in html

@@ -54,7 +54,7 @@ def test_pnl_is_the_quantlib_revaluation_of_each_days_factor_changes(fam, data):
     assert list(data.columns) == ["pnl", *hist.names]
 
 
-def test_datasets_book_files_and_errors(fam, tmp_path):
+def test_datasets_book_files_and_errors(fam, data, tmp_path):  # data: fam loaded
     assert FAMILIES["portfolio"].name == "portfolio"
     assert CampaignConfig(family="portfolio").dataset == "sample_book"
     path = tmp_path / "one.yaml"
@@ -146,8 +146,13 @@ def test_quick_campaign_end_to_end(tmp_path):
     assert head.loc["Hybrid MC", "role"] == "challenger"
     assert res.checks["passed"].all(), res.checks.loc[~res.checks["passed"], "check"].tolist()
     bt = res.scores.tables["var_backtests"]
-    assert len(bt) == 7 * len(LEVELS) and bt["Basel zone"].isin(["green", "yellow", "red"]).all()
-    assert len(res.scores.tables["diebold_mariano"]) == 2 * 5  # two challengers, five champions
+    n_models = len(PortfolioFamily().default_models(quick=True))
+    assert n_models == 9 and {"Hybrid DCC MC", "Neural SDE MC"} <= set(head.index)
+    assert len(bt) == n_models * len(LEVELS)
+    assert bt["Basel zone"].isin(["green", "yellow", "red"]).all()
+    assert (head.loc[["Hybrid FHS", "Hybrid DCC MC", "Neural SDE MC"], "role"]
+            == "challenger").all()
+    assert len(res.scores.tables["diebold_mariano"]) == 4 * 5  # four challengers, five champions
     pos = res.scores.tables["euler_positions"]
     for col in ("vol", "VaR 99%", "ES 97.5%"):
         assert pos[col].drop("total").sum() == pytest.approx(pos.loc["total", col], rel=1e-9)
@@ -159,7 +164,8 @@ def test_quick_campaign_end_to_end(tmp_path):
     assert list(gens.columns) == ["history", "FHS", "Neural SDE"]
     assert gens.loc["energy distance p-value", ["FHS", "Neural SDE"]].between(0, 1).all()
     hedge = res.scores.tables["hedging"]
-    assert {"unhedged", "implied", "flat vol", "GJR-GARCH-t", "LNN-GARCH-t"} == set(hedge.index)
+    assert {"unhedged", "implied", "flat vol", "GJR-GARCH-t", "LNN-GARCH-t", "SABR (Hagan)",
+            "SABR (Bartlett)"} == set(hedge.index)
     assert (hedge["sd"] > 0).all()
     html = res.report_html.read_text()
     assert "energy distance" in html and "Hedge effectiveness" in html

@@ -176,11 +176,19 @@ def test_tiny_campaign_end_to_end(tmp_path):
     assert list(head.index) == list(models)
     assert np.isfinite(head["pooled RMSE (bp)"]).all()
     assert res.checks["passed"].all(), res.checks
-    assert len(res.checks) == 9  # three checks on each of the three tenors
+    assert len(res.checks) == 10  # the data's hashes, three checks on each of three tenors
     assert res.report_html.is_file() and res.report_pdf.is_file()
     assert (tmp_path / "tables" / "loeo-summary.csv").is_file()
     html = res.report_html.read_text()
     assert "SIMULATION STUDY" in html and "leave-one-expiry-out" in html
+    # the report opens with the executive summary, computed from the family's comparisons
+    comp = res.scores.comparisons
+    assert comp is not None and set(comp["champion"]) == set(models) - {"LNN-SABR"}
+    assert html.index("Executive summary") < html.index("Scope and intended use")
+    assert "LNN-SABR: " in html and "beat the best champion" in html
+    assert "18 held-out expiries" in html and "Findings register" in html
+    assert "the data the settings were chosen on" in html  # the EUR cube chose the settings
+    assert "bytes were verified in this run" in html
     arb = res.tables["arbitrage"]
     assert set(arb.index) == set(models)
 

@@ -157,3 +157,23 @@ def test_report_benchmark_constants_match_the_reference_file():
     names = ["mu", "omega", "alpha[1]", "beta[1]"]
     assert [DEM_GBP_BENCHMARK[n] for n in names] == ref["params"]
     assert DEM_GBP_BENCHMARK["loglik"] == ref["loglik"]
+
+
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_seed_sensitivity_reruns_only_single_seed_hybrids(sp500_frame, tmp_path, seeds):
+    """A seed ensemble reports its members' spread; re-running it under shifted seeds would
+    repeat most of its fits, so only a single-seed hybrid gets the extra seed runs."""
+    lnn = {"kind": "lnn-garch", "cell": "cfc", "hidden_size": 4, "vol": "gjr", "dist": "t",
+           "epochs": 1, "seeds": seeds, "search": False}
+    cfg = CampaignConfig(
+        family="volatility", dataset=None, out=str(tmp_path / "rep"), oos=40, refit=20,
+        executor="serial", models={"GJR-t": {"kind": "garch", "o": 1, "dist": "t"},
+                                   "LNN-GARCH-t": lnn},
+        sensitivity=SensitivityConfig(seeds=(1,), window_size=None, crisis=False),
+    )
+    res = run_campaign(cfg, data=sp500_frame.iloc[-800:], progress=False)
+    reseeded = (tmp_path / "rep" / "runs" / "seed-1").exists()
+    assert reseeded == (seeds == 1)
+    assert ("seeds" in res.sensitivity) == (seeds == 1)
+    if seeds == 1:
+        assert list(res.sensitivity["seeds"]["seed"]) == [0, 1]

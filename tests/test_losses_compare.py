@@ -372,6 +372,15 @@ def test_mcs_with_identical_models_equals_arch_on_the_distinct_ones() -> None:
     assert ("good" in res.included) == ("good_twin" in res.included)
     one = model_confidence_set(frame[["good", "good_twin"]], reps=50, seed=0)
     assert one.pvalues.tolist() == [1.0, 1.0] and one.excluded == ()
+    # the same losses by another route (a few ulps apart) are twins too; a real difference
+    # of one part in 1e12 is not
+    ulps = frame[["good"]].assign(route=frame["good"] * (1 + 4 * np.finfo(float).eps))
+    assert model_confidence_set(ulps, reps=50, seed=0).pvalues.tolist() == [1.0, 1.0]
+    from validation.compare import _identical_columns
+
+    apart = frame[["good"]].assign(near=frame["good"] * (1 + 1e-12))
+    assert _identical_columns(apart) == {"good": "good", "near": "near"}
+    assert _identical_columns(ulps) == {"good": "good", "route": "good"}
 
 
 def test_mcs_accepts_array() -> None:

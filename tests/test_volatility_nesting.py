@@ -37,7 +37,7 @@ def test_choice_ignores_the_block(sp500):
     window = Window(id=0, train_start=0, train_end=1499, block_start=1500, block_end=1519,
                     train_start_time=idx[0], train_end_time=idx[1499],
                     block_start_time=idx[1500], block_end_time=idx[1519])
-    task = LNNGARCHTask(hidden_size=2, vol="auto", epochs=1)
+    task = LNNGARCHTask(hidden_size=2, vol="auto", epochs=1, search=False)
     a = task(data, window, seed=0)
     shocked = data.copy()
     shocked.iloc[1500:1520, 0] *= 5.0

@@ -24,7 +24,8 @@ __all__ = ["CampaignConfig", "SensitivityConfig", "SignOffConfig", "load_config"
 class SensitivityConfig:
     """Stability checks beyond the main walk-forward.
 
-    ``seeds``: extra seeds for each hybrid (spread of its scores); ``window_size``: a rolling
+    ``seeds``: extra seeds for each hybrid that is not a seed ensemble (spread of its scores; an
+    ensemble shows its members' spread instead); ``window_size``: a rolling
     window of this length as a second training scheme (None: skip); ``crisis``: score the crisis
     sub-periods found inside the out-of-sample span.
     """

@@ -18,7 +18,7 @@ Severities follow what a validator would do with the finding:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,6 +115,7 @@ def findings_register(
     *, verdicts: Sequence[ChallengerVerdict], challengers: Sequence[str],
     backtests: pd.DataFrame | None = None, checks: pd.DataFrame | None = None,
     family_verdicts: Sequence[tuple[str, ...]] = (), quick: bool = False,
+    extra: Sequence[Mapping[str, str]] = (),
 ) -> pd.DataFrame:
     """The findings of a campaign, most serious first.
 
@@ -136,6 +137,9 @@ def findings_register(
         The family's ``(level, text[, section])`` verdicts.
     quick : bool
         The campaign was a quick (smoke-test) run.
+    extra : sequence of mapping
+        Further findings computed by the family (``severity``, ``area``, ``finding``,
+        ``evidence``), e.g. the smile family's arbitrage violations.
 
     Returns
     -------
@@ -153,14 +157,18 @@ def findings_register(
                              "area": fv[2] if len(fv) > 2 else "benchmarking",
                              "finding": fv[1], "evidence": "stated by the family's scoring"})
     rows += _backtest_findings(backtests, challengers)
+    for f in extra:
+        if f["severity"] not in SEVERITIES:
+            raise ValueError(f"unknown severity {f['severity']!r}; known: {SEVERITIES}")
+        rows.append({k: f[k] for k in ("severity", "area", "finding", "evidence")})
     if not challengers:
         rows.append({"severity": "low", "area": "scope",
                      "finding": "The campaign has no challenger: only champions are compared.",
                      "evidence": "no model of a hybrid kind was configured"})
     if quick:
         rows.append({"severity": "low", "area": "scope",
-                     "finding": "Quick run: fewer training epochs and windows, so the numbers "
-                                "are indicative only.",
+                     "finding": "Quick run: fewer training epochs, windows or ensemble members, "
+                                "so the numbers are indicative only.",
                      "evidence": "the campaign was run with quick=True"})
     out = pd.DataFrame(rows, columns=["severity", "area", "finding", "evidence"])
     rank = out["severity"].map({s: k for k, s in enumerate(SEVERITIES)})

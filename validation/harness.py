@@ -333,7 +333,14 @@ def run_campaign(
     sensitivity: dict[str, pd.DataFrame] = {}
     champions, challengers = fam.split_roles(list(tasks))
     sens = cfg.sensitivity
-    if challengers and sens.seeds:
+    # a seed ensemble's members already give the single-seed spread (the family reports it);
+    # re-running whole ensembles under shifted seeds would repeat most members' fits
+    reseeded = [n for n in challengers if int(getattr(tasks[n], "seeds", 1)) <= 1]
+    if progress and len(reseeded) < len(challengers):
+        print("  sensitivity: seed ensembles "
+              f"{[n for n in challengers if n not in reseeded]} report their members' spread",
+              flush=True)
+    if reseeded and sens.seeds:
         rows = []
         for s in (cfg.seed, *sens.seeds):
             if s == cfg.seed:
@@ -341,12 +348,12 @@ def run_campaign(
             else:
                 if progress:
                     print(f"  sensitivity: seed {s}", flush=True)
-                sub = {n: tasks[n] for n in challengers}
+                sub = {n: tasks[n] for n in reseeded}
                 r = _run_models(cfg, data, sub, out / "runs" / f"seed-{s}", s, progress)
                 fc = {**forecasts, **{n: x.forecasts for n, x in r.items()}}
                 sc = fam.score(fc, data, seed=cfg.seed)
             head = sc.tables[sc.headline]
-            for n in challengers:
+            for n in reseeded:
                 rows.append({"seed": s, "model": n, **head.loc[n].to_dict()})
         sensitivity["seeds"] = pd.DataFrame(rows)
     if sens.window_size:

@@ -8,7 +8,9 @@ Euler allocation, stress tests, greeks and hedges.
   book in QuantLib (the reference) and in torch (batched over scenarios, differentiable);
 - :mod:`~hybridrisk.portfolio.scenarios`: historical, filtered historical, normal and Student-t
   generators behind ``generate(n, horizon, seed)``, and
-  :mod:`~hybridrisk.portfolio.neural_sde`, a Neural SDE generator behind the same interface;
+  :mod:`~hybridrisk.portfolio.neural_sde`, a Neural SDE generator, and
+  :mod:`~hybridrisk.portfolio.hybrid_scenarios`, LNN-GARCH-t margins with LNN-DCC dependence
+  simulated jointly, behind the same interface;
 - :mod:`~hybridrisk.portfolio.risk_measures` and :mod:`~hybridrisk.portfolio.allocation`: VaR,
   ES, delta-gamma P&L and Euler contributions;
 - :mod:`~hybridrisk.portfolio.stress`: replayed windows, hypothetical shocks, reverse stress;
@@ -41,6 +43,7 @@ from hybridrisk.portfolio.greeks import (
     position_greeks,
     quantlib_greeks,
 )
+from hybridrisk.portfolio.hybrid_scenarios import HybridGenerator
 from hybridrisk.portfolio.neural_sde import NeuralSDEGenerator
 from hybridrisk.portfolio.quantlib_book import QuantLibBook
 from hybridrisk.portfolio.revaluation import TorchBook
@@ -76,6 +79,7 @@ __all__ = [
     "FactorHistory",
     "FilteredHistorical",
     "HistoricalSimulation",
+    "HybridGenerator",
     "MarketState",
     "NeuralSDEGenerator",
     "ParametricNormal",

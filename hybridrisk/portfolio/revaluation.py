@@ -135,6 +135,7 @@ class TorchBook:
         self.tent_t = tent_weights(g, t(reference.key_times)) * g.unsqueeze(-1)  # (G, K)
         self.lin = (t(lin_idx, torch.long), t(lin_col, torch.long), t(lin_base))
         n_sw = len(sw_idx)
+        self._sw_positions = list(sw_idx)
         self._aggregators(flows, swf, swl, n_sw, at, len(grid))
         self.sw = dict(idx=t(sw_idx, torch.long), n=n_sw, expiry=t(sw_exp),
                        strike=t(sw_strike), vol=t(sw_vol), payer=t(sw_payer, torch.bool),
@@ -187,6 +188,15 @@ class TorchBook:
 
         self.agg_grid = sparse(rows_g, cols_g, vals_g, n_grid)
         self.agg_trip = sparse(rows_u, inv, vals_u, max(len(uniq), 1))
+        # the same maps as index lists, and the position whose factors each row reads
+        # (a swaption's annuity and floating rows read the swaption's), for own_unit_values
+        self._grid_nz = tuple(self.agg_grid.indices())
+        self._grid_val = self.agg_grid.values()
+        self._trip_nz = tuple(self.agg_trip.indices())
+        self._trip_val = self.agg_trip.values()
+        sw_pos = torch.as_tensor(np.asarray(self._sw_positions, np.int64), dtype=torch.long,
+                                 device=dev)
+        self._row_owner = torch.cat([torch.arange(n_pos, device=dev), sw_pos, sw_pos])
         u = torch.as_tensor(uniq.reshape(-1, 3), dtype=torch.long, device=dev)
         self.trip = (u[:, 0], u[:, 1], u[:, 2])
 
@@ -216,14 +226,8 @@ class TorchBook:
         idx.append(li)
         vals.append(lb * torch.exp(x[:, lc]))
         if sw["n"]:
-            annuity = rows[:, n_pos:n_pos + sw["n"]]
-            fwd = rows[:, n_pos + sw["n"]:] / annuity
-            normal = swaption(fwd, sw["strike"], sw["expiry"], sw["vol"], annuity,
-                              payer=sw["payer"], model="normal", check=False)
-            black = swaption(fwd, sw["strike"], sw["expiry"], sw["vol"], annuity,
-                             payer=sw["payer"], model="black", shift=sw["shift"], check=False)
             idx.append(sw["idx"])
-            vals.append(torch.where(sw["black"], black, normal))
+            vals.append(self._swaptions(rows[:, n_pos:n_pos + sw["n"]], rows[:, n_pos + sw["n"]:]))
         op = self.op
         if len(op["idx"]):
             rate = -torch.log(d[:, op["g"]]) / op["T"]
@@ -234,6 +238,17 @@ class TorchBook:
             vals.append(price)
         out = torch.zeros(x.shape[0], self.n_positions, dtype=torch.float64, device=self.device)
         return out.index_add(1, torch.cat(idx), torch.cat(vals, dim=1))
+
+    def _swaptions(self, annuity: torch.Tensor, float_leg: torch.Tensor) -> torch.Tensor:
+        """Swaption unit values from the annuity and floating-leg rows (normal or shifted
+        Black, as quoted)."""
+        sw = self.sw
+        fwd = float_leg / annuity
+        normal = swaption(fwd, sw["strike"], sw["expiry"], sw["vol"], annuity,
+                          payer=sw["payer"], model="normal", check=False)
+        black = swaption(fwd, sw["strike"], sw["expiry"], sw["vol"], annuity,
+                         payer=sw["payer"], model="black", shift=sw["shift"], check=False)
+        return torch.where(sw["black"], black, normal)
 
     def values(self, x: torch.Tensor | np.ndarray, *, chunk: int | None = None) -> torch.Tensor:
         """Position values (quantity times unit value, USD), shape (n, n_positions).
@@ -247,19 +262,75 @@ class TorchBook:
         return torch.cat([self.unit_values(x[i:i + chunk]) * self.quantity
                           for i in range(0, x.shape[0], chunk)])
 
+    def own_unit_values(self, xs: torch.Tensor) -> torch.Tensor:
+        """Unit value of each position at its own row of factor changes, shape (n_positions,).
+
+        ``xs`` is (n_positions, k): position ``i`` is valued at ``xs[i]`` only (the diagonal of
+        :meth:`unit_values`, without building the (n_positions, n_positions) matrix). Each
+        flow's discount factor is computed at its owner's row, so the cost is that of one
+        scenario over the flows (O(flows x key rates)), not n_positions scenarios.
+        """
+        n_pos, sw, op = self.n_positions, self.sw, self.op
+        if xs.dim() != 2 or xs.shape != (n_pos, len(self.factors)):
+            raise DataValidationError("shape", f"own-row scenarios must be ({n_pos}, "
+                                      f"{len(self.factors)}), got {tuple(xs.shape)}")
+        keys = xs[:, self.rate_cols]  # (n_pos, K)
+
+        def log_df(row: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+            return self.log_df[g] - (keys[row] * self.tent_t[g]).sum(-1)
+
+        owner = self._row_owner
+        r, g = self._grid_nz
+        rows = torch.zeros(n_pos + 2 * sw["n"], dtype=torch.float64, device=self.device)
+        rows = rows.index_add(0, r, self._grid_val * torch.exp(log_df(owner[r], g)))
+        r, u = self._trip_nz
+        if len(r):
+            u0, u1, up = (a[u] for a in self.trip)
+            s = owner[r]
+            e = torch.exp(log_df(s, u0) + log_df(s, up) - log_df(s, u1))
+            rows = rows.index_add(0, r, self._trip_val * e)
+        idx, vals = [torch.arange(n_pos, device=self.device)], [rows[:n_pos]]
+        li, lc, lb = self.lin
+        idx.append(li)
+        vals.append(lb * torch.exp(xs[li, lc]))
+        if sw["n"]:
+            idx.append(sw["idx"])
+            vals.append(self._swaptions(rows[n_pos:n_pos + sw["n"]], rows[n_pos + sw["n"]:]))
+        if len(op["idx"]):
+            i = op["idx"]
+            rate = -log_df(i, op["g"]) / op["T"]
+            price = black_scholes(op["s0"] * torch.exp(xs[i, op["eq"]]), op["k"], op["T"],
+                                  op["v0"] * torch.exp(xs[i, op["vol"]]), rate, op["q"],
+                                  call=op["call"], check=False)
+            idx.append(i)
+            vals.append(price)
+        out = torch.zeros(n_pos, dtype=torch.float64, device=self.device)
+        return out.index_add(0, torch.cat(idx), torch.cat(vals))
+
     def derivatives(self, x0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradient (n_positions, k) and Hessian (n_positions, k, k) of the position values
         in the factor changes, by autograd, at ``x0`` (default the base state).
 
-        Each position gets its own copy of the factors (positions do not interact), so one
-        backward pass gives every gradient and ``k`` more give the Hessians.
+        Each position gets its own copy of the factors (positions do not interact), valued at
+        that copy alone (:meth:`own_unit_values`: memory linear in the number of positions),
+        so one backward pass gives every gradient and ``k`` more give the Hessians. A factor
+        no position's gradient depends on (a book of linear positions in some direction, or
+        none at all) gets exact zeros.
         """
         k = len(self.factors)
         base = torch.zeros(k, dtype=torch.float64, device=self.device) if x0 is None else (
             torch.as_tensor(x0, dtype=torch.float64, device=self.device))
+        if base.shape != (k,):
+            raise DataValidationError("shape", f"x0 must have {k} factor changes, got "
+                                      f"{tuple(base.shape)}")
         xs = base.expand(self.n_positions, k).clone().requires_grad_(True)
-        v = torch.diagonal(self.values(xs))
-        (grad,) = torch.autograd.grad(v.sum(), xs, create_graph=True)
-        hess = torch.stack([torch.autograd.grad(grad[:, a].sum(), xs, retain_graph=True)[0]
+        v = self.own_unit_values(xs) * self.quantity
+        (grad,) = torch.autograd.grad(v.sum(), xs, create_graph=True, allow_unused=True,
+                                      materialize_grads=True)
+        if not grad.requires_grad:  # the values are affine in every factor
+            return grad.detach(), torch.zeros(self.n_positions, k, k, dtype=torch.float64,
+                                               device=self.device)
+        hess = torch.stack([torch.autograd.grad(grad[:, a].sum(), xs, retain_graph=True,
+                                                allow_unused=True, materialize_grads=True)[0]
                             for a in range(k)], dim=1)
         return grad.detach(), hess.detach()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -13,7 +14,20 @@ import pandas as pd
 from hybridrisk.checks import check_timeseries
 from hybridrisk.errors import ConfigError, DataValidationError
 
-__all__ = ["Family", "FamilyScores", "ForecastContract", "check_row"]
+__all__ = ["Family", "FamilyScores", "ForecastContract", "check_row", "one_thread"]
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Many small fits run fastest on one torch thread; the caller's setting is restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def check_row(check: str, reference: str, value: float, ref: float, tol: float) -> dict:

@@ -21,13 +21,17 @@ Roles follow the model kinds, never the names: each task class names its kind
 (``random-walk``, ``diebold-li``, ``lnn-dns``), :meth:`CurveFamily.tasks` records the kind of
 every model it builds (:meth:`CurveFamily.register` does it for tasks built elsewhere), and the
 kinds in :attr:`CurveFamily.challenger_kinds` are challengers, the others champions.
+
+The tasks are in :mod:`validation.families.curve_tasks`; LNN-DNS's seed ensemble and nested
+hyperparameter search, and their report tables (single-seed spread, search, chosen options),
+in :mod:`validation.families.curve_search`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +41,7 @@ from hybridrisk.kernels.dns import FACTORS, HORIZONS
 from hybridrisk.kernels.nss import maturities_from_columns
 from validation.evidence import add_holm, comparisons_table
 from validation.families.base import Family, FamilyScores, check_row
-from validation.walkforward import Window, split_window
+from validation.families.curve_tasks import DieboldLiTask, LNNDNSTask, RandomWalkTask
 
 __all__ = [
     "CurveFamily",
@@ -60,107 +64,6 @@ GSW_START = "1985-11-25"
 #: months start in 2001, 2018 and 2022 and are left out; 20y and 30y have multi-year gaps,
 #: which the models handle without filling).
 UST_COLUMNS = ["3 Mo", "6 Mo", "1 Yr", "2 Yr", "3 Yr", "5 Yr", "7 Yr", "10 Yr", "20 Yr", "30 Yr"]
-
-
-def _columns(frame: pd.DataFrame, cols: list[str]) -> dict[str, np.ndarray]:
-    """Forecast columns ``"<h>|<tenor>"`` from an (n, J, M) array given as a dict by label."""
-    return {f"{lab}|{c}": frame[lab][:, i] for lab in HORIZONS for i, c in enumerate(cols)}
-
-
-def _origins(data: pd.DataFrame, window: Window) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Training span, block, and the positions (in ``data``) of each block day's origin."""
-    train, block = split_window(data, window)
-    pos = data.index.get_indexer(block.index) - 1
-    return train, block, pos
-
-
-@dataclass(frozen=True)
-class RandomWalkTask:
-    """No-change forecast: the origin's published yield at every horizon.
-
-    A tenor not published on the origin day has no random-walk forecast (NaN): its last
-    published value could be years old (the 30-year par yield 2002-2006), and carrying it would
-    be imputation.
-    """
-
-    kind: ClassVar[str] = "random-walk"
-
-    def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        _, block, pos = _origins(data, window)
-        y = data.to_numpy(dtype=np.float64)[pos]
-        cols = list(data.columns)
-        out = _columns({lab: y for lab in HORIZONS}, cols)
-        return pd.DataFrame(out, index=block.index)
-
-
-@dataclass(frozen=True)
-class DieboldLiTask:
-    """Diebold-Li (``baselines.fit_diebold_li``) fitted on the training span, parameters fixed
-    through the block; factors of each origin by least squares on its published tenors."""
-
-    kind: ClassVar[str] = "diebold-li"
-    dynamics: str = "var"
-
-    def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        from baselines.dns import diebold_li_factors, fit_diebold_li, ns_loadings
-        from hybridrisk.kernels.dns import iterate_forecast, long_run_mean
-
-        train, block, pos = _origins(data, window)
-        cols = list(data.columns)
-        m = maturities_from_columns(cols)
-        res = fit_diebold_li(train, m, dynamics=self.dynamics)
-        fac, _ = diebold_li_factors(data.iloc[pos], m, tau=res.tau)
-        f0 = fac.to_numpy()
-        load = ns_loadings(m, res.tau)
-        means, _ = iterate_forecast(res.intercept, res.transition, f0, HORIZONS.values())
-        out = _columns({lab: means[h] @ load.T for lab, h in HORIZONS.items()}, cols)
-        mu = long_run_mean(res.intercept, res.transition)
-        for i, f in enumerate(FACTORS):
-            out[f"factor_{f}"] = f0[:, i]
-        for i, f in enumerate(FACTORS):
-            out[f"theta_mu_{f}"] = np.full(len(block), mu[i])
-        return pd.DataFrame(out, index=block.index)
-
-
-@dataclass(frozen=True)
-class LNNDNSTask:
-    """LNN-DNS warm-started at the Diebold-Li fit of the whole training span.
-
-    The network is trained on the last ``max_train`` observations of the training span (its
-    benchmark is estimated on all of it), then filters the block with its weights fixed.
-    ``anchor="random_walk"`` shrinks its forecasts toward the origin's curve by a weight that
-    starts at 0: the network then starts from the random walk (LNN-DNS-RW).
-    """
-
-    kind: ClassVar[str] = "lnn-dns"
-    dynamics: str = "var"
-    cell: str = "cfc"
-    hidden_size: int = 8
-    epochs: int = 40
-    lr: float = 2e-2
-    batch_size: int = 4
-    window: int = 48
-    burn_in: int = 16
-    patience: int = 8
-    penalty: float = 1e-3
-    max_train: int = 1500
-    horizons: tuple[int, ...] = (1, 5, 21, 63)
-    anchor: str | None = None
-
-    def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        from baselines.dns import fit_diebold_li
-        from hybridrisk.hybrids.dns import LNNDNS
-
-        train, block, _ = _origins(data, window)
-        m = maturities_from_columns(list(data.columns))
-        dl = fit_diebold_li(train, m, dynamics=self.dynamics)
-        recent = train.iloc[-self.max_train:]
-        model = LNNDNS(self.cell, self.hidden_size, dynamics=self.dynamics,
-                       horizons=self.horizons, anchor=self.anchor)
-        res = model.fit(recent, m, init=dl, seed=seed, epochs=self.epochs, lr=self.lr,
-                        batch_size=self.batch_size, window=self.window, burn_in=self.burn_in,
-                        patience=self.patience, penalty=self.penalty, progress=False)
-        return res.filter(block, horizons=HORIZONS, with_params=True)
 
 
 # ---------------------------------------------------------------- scoring helpers
@@ -230,6 +133,14 @@ def _dm(loss_a: np.ndarray, loss_b: np.ndarray, h: int) -> tuple[float, float, f
     return two.statistic, two.pvalue, one.pvalue
 
 
+#: Members of the default LNN-DNS seed ensembles (the mean of their yield forecasts).
+ENSEMBLE_SEEDS = 3
+#: The default challengers' search grids (every combination is a candidate).
+DNS_GRID: dict[str, tuple[float, ...]] = {"hidden_size": (4, 8), "penalty": (1e-3, 1e-2)}
+RW_GRID: dict[str, tuple[float, ...]] = {"hidden_size": (4, 8), "max_horizon": (63, 252)}
+#: LNN-DNS-RW's training horizons: the search may stop them at 63 days or go on to one year.
+RW_HORIZONS = (1, 5, 21, 63, 252)
+
 #: Task class of each model kind a config may name.
 _TASKS: dict[str, type] = {t.kind: t for t in (RandomWalkTask, DieboldLiTask, LNNDNSTask)}
 
@@ -268,15 +179,23 @@ class CurveFamily(Family):
         return y.loc[~y.isna().all(axis=1)].copy()
 
     def default_models(self, *, quick: bool) -> dict[str, dict[str, Any]]:
-        lnn: dict[str, Any] = {"kind": "lnn-dns", "dynamics": "var"}
+        """The champions and the two challengers: seed ensembles (:data:`ENSEMBLE_SEEDS`
+        members, 2 when quick) whose options are chosen per window by the nested search
+        (:data:`DNS_GRID`, :data:`RW_GRID`); LNN-DNS-RW is trained up to one year ahead when
+        its search says so."""
+        lnn: dict[str, Any] = {"kind": "lnn-dns", "dynamics": "var",
+                               "seeds": 2 if quick else ENSEMBLE_SEEDS,
+                               "search": {k: list(v) for k, v in DNS_GRID.items()}}
         if quick:
             lnn.update(epochs=2, max_train=400, hidden_size=4, batch_size=16)
+        rw = {**lnn, "anchor": "random_walk", "horizons": RW_HORIZONS,
+              "search": {k: list(v) for k, v in RW_GRID.items()}}
         return {
             "RW": {"kind": "random-walk"},
             "DL-AR": {"kind": "diebold-li", "dynamics": "ar"},
             "DL-VAR": {"kind": "diebold-li", "dynamics": "var"},
             "LNN-DNS": lnn,
-            "LNN-DNS-RW": {**lnn, "anchor": "random_walk"},
+            "LNN-DNS-RW": rw,
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
@@ -289,7 +208,7 @@ class CurveFamily(Family):
                 raise ConfigError(f"model {name!r}: unknown kind {kind!r}; known: {self.kinds}")
             try:
                 out[name] = _TASKS[kind](**opts)
-            except TypeError as exc:
+            except (TypeError, ConfigError) as exc:
                 raise ConfigError(f"model {name!r}: {exc}") from exc
         self.register(out)
         return out
@@ -387,6 +306,7 @@ class CurveFamily(Family):
                                "raw and Holm-adjusted within each model",
         }
         sc.placement = {"rmse_by_tenor": "appendix", "diebold_mariano_by_tenor": "appendix"}
+        self._ensemble_tables(sc, forecasts, data, challengers)
         if challengers and champions and len(dm):
             sc.comparisons = comparisons_table(
                 dm[dm.model.isin(challengers)], loss="RMSE (bp)", scores=head,
@@ -411,6 +331,36 @@ class CurveFamily(Family):
         sc.figures = self._figures(forecasts, data, errors, index, head, champions,
                                    challengers, rws, dls)
         return sc
+
+    @staticmethod
+    def _ensemble_tables(sc: FamilyScores, forecasts: dict[str, pd.DataFrame],
+                         data: pd.DataFrame, challengers: list[str]) -> None:
+        """The single-seed spread of the ensembles, the search and the chosen options."""
+        from validation.families.curve_search import search_tables, seed_spread
+
+        spread = seed_spread(forecasts, challengers, data)
+        if len(spread):
+            sc.tables["seed_spread"] = spread
+            sc.captions["seed_spread"] = (
+                "RMSE (bp, mean over tenors, on the common cells) of each ensemble member "
+                "fitted on its own (seed + i: the window's seed plus i) and of the ensemble, "
+                "whose forecast is the mean of the members' yield forecasts")
+            sc.placement["seed_spread"] = "sensitivity"
+        search, chosen = search_tables(forecasts, challengers)
+        if len(search):
+            sc.tables["hyperparameter_search"] = search
+            sc.captions["hyperparameter_search"] = (
+                "Nested hyperparameter search, once per calendar year on the data before it "
+                "(inside every training span of that year): each candidate fitted on those "
+                "data less the held-out block, scored on the held-out block by the mean over "
+                "the training horizons of its MSE relative to the network-off benchmark's "
+                "(1 = benchmark); RMSE in bp")
+            sc.placement["hyperparameter_search"] = "sensitivity"
+        if len(chosen):
+            sc.tables["chosen_hyperparameters"] = chosen
+            sc.captions["chosen_hyperparameters"] = (
+                "Options chosen by the nested search, by model and walk-forward window")
+            sc.placement["chosen_hyperparameters"] = "appendix"
 
     @staticmethod
     def _figures(forecasts, data, errors, index, head, champions, challengers, rws, dls
@@ -625,7 +575,13 @@ class CurveFamily(Family):
                 "is Diebold-Li exactly. Second challenger: LNN-DNS-RW, whose forecast is the "
                 "random walk plus a learned share lambda(t)(1 - exp(-h/eta(t))) of the step to "
                 "LNN-DNS's forecast; lambda starts at 0, so with the network off it is the "
-                "random walk exactly. Par yields (ust_par) are modelled as yields directly: "
+                "random walk exactly. Each challenger is a seed ensemble: its forecast is the "
+                "mean of the yield forecasts of members fitted under consecutive seeds (the "
+                "single-seed spread is reported), and its options (hidden units and penalty; "
+                "for LNN-DNS-RW hidden units and whether it is trained up to 3 months or up "
+                "to 1 year ahead) are chosen once per calendar year by a search on the data "
+                "before that year only, scored on an inner validation block at their end. "
+                "Par yields (ust_par) are modelled as yields directly: "
                 "the Nelson-Siegel factors are a statistical description of the par curve, "
                 "not bootstrapped zero rates."
             ),
@@ -676,6 +632,10 @@ class CurveFamily(Family):
                 "independent observations is small.",
                 "The network is retrained at each refit on the most recent observations only "
                 "(max_train), its benchmark on the whole training span.",
+                "The hyperparameter search is refreshed once a calendar year (on the data "
+                "before it), not at every refit, and fits each candidate under one seed; under "
+                "a rolling window it sees only the data before the year that the window "
+                "holds, so windows of one year may then choose differently.",
             ],
         }
 

@@ -15,10 +15,12 @@ scores. For DCC-t this is its multivariate t density of the standardized residua
 t margins, evaluated at the common PITs (checked live by :meth:`DependenceFamily.verify`).
 
 Scoring: mean log score, Diebold-Mariano (HLN) of each challenger against each champion on the
-negative log score (one-sided p that the challenger is better), the model confidence set on the
-negative log score; Kendall's tau and tail-dependence paths with crisis periods shaded;
-Rosenblatt goodness of fit; and VaR/ES backtests (Kupiec, Christoffersen, DQ, Acerbi-Szekely Z2,
-Basel zones) of the equally weighted portfolio.
+negative log score (one-sided p that the challenger is better, and its Holm adjustment over the
+champions), the model confidence set on the negative log score (together the ``comparisons``
+behind the report's executive summary, loss: the negative log score); Kendall's tau and
+tail-dependence paths with crisis periods shaded; Rosenblatt goodness of fit; and VaR/ES
+backtests (Kupiec, Christoffersen, DQ, Acerbi-Szekely Z2, Basel zones) of the equally weighted
+portfolio.
 
 Roles follow kinds (``static-copula``, ``patton``, ``gas``, ``dcc``: champions;
 ``lnn-copula``: challenger), never names, as in the curve family.
@@ -36,6 +38,7 @@ import pandas as pd
 
 from hybridrisk.errors import ConfigError, DataValidationError
 from hybridrisk.results import LEVELS, es_column, var_column
+from validation.evidence import add_holm, comparisons_table
 from validation.families.base import Family, FamilyScores, ForecastContract, check_row
 from validation.families.dependence_tasks import (
     COPULA_COLUMNS,
@@ -61,6 +64,8 @@ CRISES = {
     "UK mini-budget 2022": ("2022-09-23", "2022-10-31"),
     "US tariff shock 2025": ("2025-04-02", "2025-04-30"),
 }
+#: The loss of the family's comparisons (lower is better): minus the copula log score.
+NEG_LOG_SCORE = "negative log score"
 _ECB = re.compile(r"^ecb_fx:([A-Z]{3}),([A-Z]{3})$")
 #: Acerbi-Szekely Z2 simulations (each is a full out-of-sample path of every model).
 _Z2_SIMS = 1000
@@ -331,6 +336,10 @@ class DependenceFamily(Family):
         dm = pd.DataFrame([{"challenger": c, "champion": b,
                             **_dm_row(loss[c].to_numpy(), loss[b].to_numpy())}
                            for c in challengers for b in champions])
+        if len(dm):
+            # Holm within each challenger: it is tested against every champion
+            dm = add_holm(dm, "p challenger better", ["challenger"],
+                          "p challenger better (Holm)")
 
         gof = pd.DataFrame({n: rosenblatt_tests(forecasts[n]) for n in names}).T
         gof.index.name = "model"
@@ -363,8 +372,9 @@ class DependenceFamily(Family):
             "log_scores": "Out-of-sample copula log scores log c(u_t; theta_t) (higher is "
                           "better) and the 90% model confidence set on the negative log score",
             "diebold_mariano": "Diebold-Mariano tests with the Harvey-Leybourne-Newbold "
-                               "correction on the negative log score; mean log-score diff is "
-                               "challenger minus champion (positive favours the challenger)",
+                               "correction on the negative log score, raw and Holm-adjusted "
+                               "within each challenger; mean log-score diff is challenger "
+                               "minus champion (positive favours the challenger)",
             "goodness_of_fit": "Rosenblatt goodness of fit (e1 = u1, e2 = h(u2 | u1)): "
                                "S = Phi^-1(e1)^2 + Phi^-1(e2)^2 against chi2(2) (KS, "
                                "Cramer-von Mises) tests the whole one-step distribution, "
@@ -383,6 +393,12 @@ class DependenceFamily(Family):
                         "goodness_of_fit": "outcomes", "margin_pits": "outcomes",
                         "crisis": "sensitivity"}
         sc.formats = {"var_backtests": {"level": "{:.1%}", "expected": ".1f"}}
+        if len(dm):
+            # the common form of the executive summary: the loss is the negative log score
+            neg = (-head[["mean log score"]]).rename(columns={"mean log score": NEG_LOG_SCORE})
+            sc.comparisons = comparisons_table(
+                dm, loss=NEG_LOG_SCORE, scores=neg, holm_col="p challenger better (Holm)",
+                mcs=head[["in 90% MCS"]])
         best = max(champions, key=lambda n: head.loc[n, "mean log score"]) if champions else None
         self._verdicts(sc, head, dm, gof, backtests, challengers, best, names)
         sc.figures = self._figures(forecasts, rp, loss, challengers, best)
@@ -435,13 +451,15 @@ class DependenceFamily(Family):
                 sc.verdicts.append(("warning", f"{c} produced the same log scores as {best}: "
                                     "training never improved on the benchmark (nested state)."))
                 continue
-            better = row["p challenger better"] < 0.05
+            better = row["p challenger better (Holm)"] < 0.05
             sc.verdicts.append((
                 "pass" if better else "warning",
                 f"{c} against the best champion {best} on the log score: mean difference "
                 f"{row['mean log-score diff']:+.4f} per day, DM (HLN) one-sided p = "
-                f"{row['p challenger better']:.3f}"
-                + (" — significant improvement" if better else " — no significant improvement")))
+                f"{row['p challenger better']:.3f} (Holm "
+                f"{row['p challenger better (Holm)']:.3f})"
+                + (" — significant improvement after the Holm correction" if better
+                   else " — no significant improvement after the Holm correction")))
         for n in names:
             # e2 and the independence of (e1, e2) test the copula; S also tests margin 1
             p = min(gof.loc[n, "e2 uniform KS p"], gof.loc[n, "independence p"])

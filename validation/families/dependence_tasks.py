@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,6 +38,7 @@ from scipy import special
 from hybridrisk.errors import ConfigError
 from hybridrisk.kernels import copulas as K
 from hybridrisk.results import LEVELS, es_column, var_column
+from validation.families.base import one_thread
 from validation.walkforward import Window, split_window
 
 __all__ = [
@@ -76,15 +76,6 @@ WEIGHTS = (0.5, 0.5)
 _TINY, _ONE = 2.0 ** -1074, 1.0 - 2.0 ** -53
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Small fits run fastest on one torch thread; the caller's setting is restored."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------- margins
@@ -334,7 +325,7 @@ class _CopulaTask:
             raise ConfigError("n_draws must be an integer of at least 100, got None")
 
     def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        with _one_thread():
+        with one_thread():
             m = fit_margins(data, window)
             span = m.u_train.iloc[-self.copula_window:] if self.copula_window else m.u_train
             family, rotation, p1, p2, logscore = self.copula(data, window, m, span, seed)

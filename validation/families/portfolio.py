@@ -31,13 +31,19 @@ from validation.es_backtests import mcneil_frey
 from validation.evidence import add_holm, comparisons_table
 from validation.families import portfolio_report as rep
 from validation.families.base import Family, FamilyScores, ForecastContract
-from validation.families.portfolio_tasks import INNOVATIONS, book_pnl, book_spec, task_kinds
+from validation.families.portfolio_tasks import (
+    DEPENDENCE,
+    INNOVATIONS,
+    book_pnl,
+    book_spec,
+    task_kinds,
+)
 from validation.families.volatility import _dm_row
 from validation.losses import fz0
 
 __all__ = ["PortfolioFamily", "CHALLENGER_KINDS"]
 
-CHALLENGER_KINDS = ("hybrid-mc",)
+CHALLENGER_KINDS = ("hybrid-mc", "neural-sde")
 BOOK_PREFIX = "book:"
 ES_LEVEL = 0.975
 
@@ -52,8 +58,9 @@ class _Datasets(dict):
 @dataclass
 class PortfolioFamily(Family):
     """HS, FHS, normal and t Monte Carlo and delta-normal champions against the hybrid Monte
-    Carlos (LNN-GARCH-t margins joined by a Gaussian copula, or their bootstrapped residual
-    vectors) on a book's daily VaR and ES."""
+    Carlos (LNN-GARCH-t margins joined by a Gaussian copula, by an LNN-DCC, or their
+    bootstrapped residual vectors) and the Neural SDE Monte Carlo on a book's daily VaR and
+    ES."""
 
     name: str = "portfolio"
     datasets: dict[str, str] = field(default_factory=lambda: _Datasets({
@@ -100,8 +107,9 @@ class PortfolioFamily(Family):
 
     # ---------------------------------------------------------------- models
     def default_models(self, *, quick: bool) -> dict[str, dict[str, Any]]:
-        """The five champions and the two hybrid Monte Carlos, with Gaussian-copula and with
-        bootstrapped innovations (fewer epochs and draws if quick)."""
+        """The five champions and the challengers: the hybrid Monte Carlos (LNN-GARCH-t margins
+        with a static Gaussian copula, with bootstrapped innovations, and with LNN-DCC
+        dependence) and the Neural SDE Monte Carlo (fewer epochs, steps and draws if quick)."""
         n = 2000 if quick else 5000
         return {
             "HS": {"kind": "hs", "window": 500},
@@ -113,6 +121,11 @@ class PortfolioFamily(Family):
                           "epochs": 2 if quick else 10, "n_sims": n},
             "Hybrid FHS": {"kind": "hybrid-mc", "window": 1000, "hidden_size": 8,
                            "epochs": 2 if quick else 10, "innovations": "bootstrap"},
+            "Hybrid DCC MC": {"kind": "hybrid-mc", "window": 1000, "hidden_size": 8,
+                              "epochs": 2 if quick else 10, "n_sims": n,
+                              "dependence": "lnn-dcc"},
+            "Neural SDE MC": {"kind": "neural-sde", "window": 1000, "hidden_size": 16,
+                              "steps": 30 if quick else 200, "n_sims": n},
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
@@ -131,6 +144,13 @@ class PortfolioFamily(Family):
                 raise ConfigError(f"model {name!r}: dist must be 'normal' or 't'")
             if kind == "hybrid-mc" and opts.get("innovations", INNOVATIONS[0]) not in INNOVATIONS:
                 raise ConfigError(f"model {name!r}: innovations must be one of {INNOVATIONS}")
+            if kind == "hybrid-mc" and opts.get("dependence", DEPENDENCE[0]) not in DEPENDENCE:
+                raise ConfigError(f"model {name!r}: dependence must be one of {DEPENDENCE}, "
+                                  f"got {opts['dependence']!r}")
+            if (kind == "hybrid-mc" and opts.get("dependence", DEPENDENCE[0]) != DEPENDENCE[0]
+                    and opts.get("innovations", INNOVATIONS[0]) != INNOVATIONS[0]):
+                raise ConfigError(f"model {name!r}: dependence {opts['dependence']!r} needs "
+                                  f"innovations {INNOVATIONS[0]!r}")
             if kind != "hs":
                 opts["book"] = self.spec
             self.model_kinds[name] = kind

@@ -11,7 +11,17 @@ volatility:
 - ``GJR-GARCH-t``: the next day's conditional volatility of arch's GJR-GARCH(1,1)-t fitted on
   the training span (filtered through the test span, parameters fixed);
 - ``LNN-GARCH-t``: the same from the hybrid (warm-started at that GJR-GARCH-t);
-- ``implied``: the day's implied vol itself (the market's own delta, a reference).
+- ``implied``: the day's implied vol itself (the market's own delta, a reference);
+- ``SABR (Hagan)`` and ``SABR (Bartlett)``: SABR deltas with ``beta = 1`` and ``rho, nu``
+  from the bundled Andreasen-Huge S&P 500 smile (:func:`sabr_smile_parameters`, the expiry
+  nearest the tenor), ``alpha`` recalibrated each day so that the at-the-money SABR vol at
+  the option's time to expiry is the day's implied vol (:func:`sabr_alpha`). Hagan's delta is
+  the Black-Scholes delta at the SABR vol of the option's strike plus its vega times
+  ``d sigma / dF`` at fixed ``alpha``; Bartlett's adds the vega times
+  ``d sigma / d alpha * rho nu / F^beta`` (the expected co-move of ``alpha`` with ``F``).
+  The derivatives of the SABR vol are by autograd through
+  :func:`hybridrisk.kernels.sabr.implied_vol` (:func:`sabr_deltas`). The smile is one day's
+  (the source's), its shape held fixed over the history: only its level follows the VIX.
 
 Daily hedged P&L ``-(V_{t+1} - V_t) + delta_t (S_{t+1} - S_t) - c |delta_t - delta_{t-1}| S_t``
 (``c`` the cost per unit of traded notional). Reported by hedge: standard deviation,
@@ -31,9 +41,14 @@ from scipy.stats import norm
 
 from hybridrisk.errors import DataValidationError
 
-__all__ = ["bs_call", "hedge_backtest", "hedge_vols", "hedging_table"]
+__all__ = ["bs_call", "hedge_backtest", "hedge_vols", "hedging_table", "sabr_alpha",
+           "sabr_deltas", "sabr_smile_parameters", "SABR_HEDGES"]
 
 YEAR = 252.0
+#: The rows the SABR hedges add to the table.
+SABR_HEDGES = ("SABR (Hagan)", "SABR (Bartlett)")
+#: Trading days from writing an option to its expiry.
+TENOR = 21
 
 
 def bs_call(s: np.ndarray, k: np.ndarray, tau: np.ndarray, vol: np.ndarray
@@ -83,13 +98,75 @@ def hedge_vols(returns: pd.Series, test_start: pd.Timestamp, *, epochs: int = 10
                         index=test.index)
 
 
+def sabr_smile_parameters(expiry: float, *, smile: str = "andreasen_huge") -> dict[str, float]:
+    """``rho`` and ``nu`` of SABR (``beta = 1``, Hagan lognormal) fitted by
+    :func:`baselines.fit_sabr` to the bundled equity smile's expiry nearest ``expiry``
+    (years); also that expiry, the fit's ``alpha`` and its RMSE in vol bp."""
+    import baselines
+
+    frame = baselines.equity_smile_frame(smile)  # type: ignore[arg-type]
+    expiries = np.unique(frame["expiry"].to_numpy(float))
+    t = float(expiries[np.argmin(np.abs(expiries - float(expiry)))])
+    g = frame[frame["expiry"] == t]
+    res = baselines.fit_sabr(g["strike"], g["vol"], float(g["forward"].iloc[0]), t, beta=1.0)
+    p = res.params
+    return {"rho": float(p["rho"]), "nu": float(p["nu"]), "alpha": float(p["alpha"]),
+            "expiry": t, "rmse_bp": float(res.rmse_bp)}
+
+
+def sabr_alpha(atm: np.ndarray, tau: np.ndarray, rho: float, nu: float) -> np.ndarray:
+    """``alpha`` with Hagan's at-the-money lognormal vol (``beta = 1``) equal to ``atm``:
+
+    ``atm = alpha (1 + tau (rho nu alpha / 4 + (2 - 3 rho^2) nu^2 / 24))``, the root of that
+    quadratic that tends to ``atm`` as ``tau -> 0`` (written without cancellation)."""
+    atm, tau = np.broadcast_arrays(np.asarray(atm, float), np.asarray(tau, float))
+    c2 = tau * rho * nu / 4.0
+    c1 = 1.0 + tau * (2.0 - 3.0 * rho**2) * nu**2 / 24.0
+    disc = c1**2 + 4.0 * c2 * atm
+    if (disc < 0).any() or (atm <= 0).any():
+        bad = int(np.flatnonzero((disc < 0) | (atm <= 0))[0])
+        raise DataValidationError("sabr-alpha", f"no positive alpha gives the at-the-money vol "
+                                  f"{atm.flat[bad]:.4g} at expiry {tau.flat[bad]:.4g}")
+    return 2.0 * atm / (c1 + np.sqrt(disc))
+
+
+def sabr_deltas(s: np.ndarray, k: np.ndarray, tau: np.ndarray, atm: np.ndarray, rho: float,
+                nu: float) -> dict[str, np.ndarray]:
+    """Hagan and Bartlett SABR deltas of a call (zero rate and dividend, ``F = S``).
+
+    ``beta = 1``; ``alpha`` from :func:`sabr_alpha` so the at-the-money vol is ``atm``. The
+    returned ``vol`` is the SABR vol at strike ``k``; ``hagan`` the Black-Scholes delta at it
+    plus vega times ``d vol / dF`` (``alpha`` fixed); ``bartlett`` adds vega times
+    ``d vol / d alpha * rho nu / F``. ``tau`` must be positive.
+    """
+    import torch
+
+    from hybridrisk.kernels.sabr import implied_vol
+
+    s, k, tau, atm = np.broadcast_arrays(*(np.asarray(a, float) for a in (s, k, tau, atm)))
+    if (tau <= 0).any():
+        raise DataValidationError("sabr-expiry", "SABR deltas need a positive time to expiry")
+    alpha = sabr_alpha(atm, tau, rho, nu)
+    f_t = torch.tensor(s, dtype=torch.float64, requires_grad=True)
+    a_t = torch.tensor(alpha, dtype=torch.float64, requires_grad=True)
+    vol_t = implied_vol(f_t, torch.tensor(k), torch.tensor(tau), a_t, 1.0, rho, nu)
+    dvol_df, dvol_da = (g.numpy() for g in torch.autograd.grad(vol_t.sum(), (f_t, a_t)))
+    vol = vol_t.detach().numpy()
+    bs = bs_call(s, k, tau, vol)
+    hagan = bs["delta"] + bs["vega"] * dvol_df
+    bartlett = hagan + bs["vega"] * dvol_da * rho * nu / s
+    return {"alpha": alpha, "vol": vol, "hagan": hagan, "bartlett": bartlett}
+
+
 def _drawdown(pnl: np.ndarray) -> float:
     cum = np.cumsum(pnl)
     return float(np.max(np.maximum.accumulate(np.maximum(cum, 0.0)) - cum))
 
 
 def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Series], *,
-                   tenor: int = 21, cost: float = 1e-4) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   tenor: int = TENOR, cost: float = 1e-4,
+                   sabr: Mapping[str, float] | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the hedge backtest (see the module docstring).
 
     Parameters
@@ -103,6 +180,10 @@ def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Se
         Trading days from writing an option to its expiry.
     cost
         Transaction cost per unit of traded notional.
+    sabr
+        ``rho`` and ``nu`` (``beta = 1``): add the :data:`SABR_HEDGES`, at close t the SABR
+        deltas with ``alpha`` set so the at-the-money vol is the implied vol of t
+        (:func:`sabr_deltas`).
 
     Returns
     -------
@@ -134,12 +215,15 @@ def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Se
     # the vol each hedge uses at the close of t: the implied vol of t, a model's forecast for t+1
     hedges = {"implied": iv[:-1],
               **{k: v.reindex(idx).to_numpy(float)[1:] for k, v in vols.items()}}
+    deltas = {"unhedged": np.zeros(n - 1),
+              **{k: bs_call(s[:-1], strike[:-1], tau0[:-1], v)["delta"]
+                 for k, v in hedges.items()}}
+    if sabr is not None:
+        sd = sabr_deltas(s[:-1], strike[:-1], tau0[:-1], iv[:-1], float(sabr["rho"]),
+                         float(sabr["nu"]))
+        deltas.update(zip(SABR_HEDGES, (sd["hagan"], sd["bartlett"]), strict=True))
     rows, daily = {}, {}
-    for name, vol in [("unhedged", None), *hedges.items()]:
-        if vol is None:
-            delta = np.zeros(n - 1)
-        else:
-            delta = bs_call(s[:-1], strike[:-1], tau0[:-1], vol)["delta"]
+    for name, delta in deltas.items():
         traded = np.abs(np.diff(np.concatenate([[0.0], delta])))
         costs = cost * traded * s[:-1]
         pnl = option + delta * ds - costs
@@ -160,7 +244,8 @@ def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Se
 
 def hedging_table(test_index: pd.DatetimeIndex, *, seed: int, quick: bool) -> pd.DataFrame:
     """The backtest over ``test_index`` on the bundled S&P 500 and implied vol, the vol models
-    trained on the days before it (quick: the last 1000 of them, 2 epochs)."""
+    trained on the days before it (quick: the last 1000 of them, 2 epochs), with the SABR
+    hedges (``rho, nu`` from the Andreasen-Huge smile's expiry nearest one month)."""
     from hybridrisk.portfolio import factor_history
 
     levels = factor_history().levels
@@ -171,4 +256,4 @@ def hedging_table(test_index: pd.DatetimeIndex, *, seed: int, quick: bool) -> pd
     if quick:
         returns = returns.loc[returns.index >= returns.loc[:test_index[0]].index[-1000]]
     vols = hedge_vols(returns, test_index[0], epochs=2 if quick else 10, seed=seed)
-    return hedge_backtest(spot, implied, vols)[0]
+    return hedge_backtest(spot, implied, vols, sabr=sabr_smile_parameters(TENOR / YEAR))[0]

@@ -143,8 +143,10 @@ def add_book_sections(sc: FamilyScores, spec: str, data: pd.DataFrame, *, seed: 
         sc.tables["hedging"] = hedging_table(test_index, seed=seed, quick=quick)
         sc.captions["hedging"] = (
             "Hedge effectiveness: a short one-month at-the-money S&P 500 call, rolled, marked "
-            "at the implied vol and delta-hedged daily at each model's vol (cost 1 bp of traded "
-            "notional); daily hedged P&L in index points, its attribution summed over the span")
+            "at the implied vol and delta-hedged daily at each model's vol, or with SABR "
+            "deltas (Hagan, Bartlett; smile shape of the Andreasen-Huge S&P 500 surface, level "
+            "of the day's implied vol) (cost 1 bp of traded notional); daily hedged P&L in "
+            "index points, its attribution summed over the span")
         sc.placement["hedging"] = "outcomes"
         sc.formats["hedging"] = {c: "{:,.2f}" for c in sc.tables["hedging"].columns}
     money = "{:,.0f}"
@@ -232,8 +234,10 @@ def describe(book_path: str, stand_ins: pd.DataFrame | None) -> dict[str, Any]:
             "historical simulation, normal and Student-t Monte Carlo, delta-normal. "
             "Challengers: Monte Carlos whose factor variances (and t tails) are LNN-GARCH-t "
             "paths theta(t) from information known at t-1, the margins joined by a Gaussian "
-            "copula (Hybrid MC) or the hybrids' standardised residual vectors bootstrapped by "
-            "whole days (Hybrid FHS)."),
+            "copula (Hybrid MC), by an LNN-DCC copula correlation moving daily (Hybrid DCC "
+            "MC) or the hybrids' standardised residual vectors bootstrapped by whole days "
+            "(Hybrid FHS); and the Neural SDE Monte Carlo (one-day transitions of a Neural "
+            "SDE trained on the standardised factor changes, from day t-1's state)."),
         "equations": [
             r"\mathrm{PnL}_t = V(x_t) - V(0),\quad x_t = \mathrm{factor\ changes\ of\ day}\ t",
             r"x_{j,t} = \mu_j + \sigma_{j,t}\sqrt{(\nu_{j,t}-2)/\nu_{j,t}}\;"
@@ -246,8 +250,9 @@ def describe(book_path: str, stand_ins: pd.DataFrame | None) -> dict[str, Any]:
         "constraints": [
             "LNN-GARCH heads: omega(t) > 0 by softplus, alpha + gamma/2 + beta < 1 by a simplex "
             "map, nu(t) > 2; the untrained hybrid is the GJR-GARCH-t it starts from.",
-            "The copula correlation is a sample correlation of normal scores (positive "
-            "semi-definite by construction).",
+            "The static copula correlation is a sample correlation of normal scores (positive "
+            "semi-definite by construction); the LNN-DCC one is a normalised Q_t of the DCC "
+            "recursion with a, b >= 0, a + b < 1 (positive definite).",
         ],
         "limitations": [
             "The backtested P&L is the book's hypothetical P&L with its base-date terms: each "
@@ -255,15 +260,19 @@ def describe(book_path: str, stand_ins: pd.DataFrame | None) -> dict[str, Any]:
             "instruments, no trading).",
             "Factors are read as of each NYSE date; a rate or FX level carried over a holiday "
             "gives a zero change on that date." + stand,
-            "The hybrids' dependence is static within each refit block: a Gaussian copula (no "
-            "tail dependence) or the empirical cross-section of the residuals; DCC or the "
-            "hybrid copulas are not yet used here.",
+            "Hybrid MC and Hybrid FHS hold the dependence static within each refit block (a "
+            "Gaussian copula without tail dependence, or the residuals' empirical "
+            "cross-section); Hybrid DCC MC lets an LNN-DCC move the copula correlation daily "
+            "(a, b held at their one-step values through the block). The bivariate LNN-Copula "
+            "is not used: the book has 12 factors.",
             "Where arch's GJR-GARCH-t benchmark of a factor lies on the stationarity boundary "
             "the hybrid starts 1e-4 inside it (column moved_benchmarks of its forecasts counts "
             "those factors per window).",
             "The hedge backtest compares flat-vol, GJR-GARCH-t and LNN-GARCH-t deltas (and the "
-            "implied vol's own); SABR deltas need a smile history the bundled data do not "
-            "have for the index.",
+            "implied vol's own) with SABR deltas (Hagan's and Bartlett's, beta = 1). The "
+            "bundled data have no smile history for the index: rho and nu come from the one "
+            "Andreasen-Huge S&P 500 smile (its expiry nearest one month) and are held over the "
+            "history, alpha follows the day's implied vol (at-the-money SABR vol = VIX).",
             "The bundled equity history ends on 2018-12-31: the 2020 and 2022 stress windows "
             "lie outside the campaign's history and are not replayed in this report.",
         ],

@@ -46,7 +46,8 @@ from validation.families.portfolio_scenarios import factor_scale, garch_paramete
 from validation.windows import Window, split_window
 
 __all__ = ["book_spec", "torch_book", "book_pnl", "HSTask", "FHSTask", "ParametricTask",
-           "DeltaNormalTask", "HybridMCTask", "InteriorBenchmark", "forecast_columns"]
+           "DeltaNormalTask", "HybridMCTask", "InteriorBenchmark", "NeuralSDETask",
+           "forecast_columns", "lnn_dcc_block_correlations", "DEPENDENCE"]
 
 
 def book_spec(book: Book, market: MarketState, factors: list[str]) -> str:
@@ -210,6 +211,8 @@ def normal_scores_correlation(z: np.ndarray) -> np.ndarray:
 BOUNDARY_MARGIN = 1e-4
 #: The hybrid Monte Carlo's innovations (see :class:`HybridMCTask`).
 INNOVATIONS = ("t-copula", "bootstrap")
+#: The hybrid Monte Carlo's dependence for ``innovations="t-copula"``.
+DEPENDENCE = ("static", "lnn-dcc")
 
 
 class InteriorBenchmark:
@@ -258,6 +261,14 @@ class HybridMCTask:
     ``innovations="bootstrap"`` is the filtered-historical variant: day t's scenarios are every
     training day's vector of the hybrids' standardised residuals rescaled by sigma_j(t), so the
     dependence (and the tails) are those of the residuals themselves, and ``n_sims`` is unused.
+
+    ``dependence="lnn-dcc"`` (with the t-copula innovations) replaces the static correlation
+    by an LNN-DCC (:class:`hybridrisk.hybrids.LNNDCC`, normal, warm-started at the classical
+    DCC(1,1) that ``baselines``' stage-2 estimator fits to the same residuals) trained on the
+    hybrids' standardised residuals of the training span; through the block its ``Q``
+    recursion runs on the margins' filtered residuals with ``a, b`` held at their one-step
+    values, so day t's copula correlation ``R_t`` uses data up to t-1 (the generator behind it
+    is :class:`hybridrisk.portfolio.HybridGenerator`).
     """
 
     book: str
@@ -266,6 +277,7 @@ class HybridMCTask:
     epochs: int = 10
     n_sims: int = 5000
     innovations: str = "t-copula"
+    dependence: str = "static"
 
     def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
         import torch
@@ -283,16 +295,20 @@ class HybridMCTask:
         if self.innovations not in INNOVATIONS:
             raise ConfigError(f"innovations must be one of {INNOVATIONS}, got "
                               f"{self.innovations!r}")
+        if self.dependence not in DEPENDENCE or (self.dependence != "static"
+                                                 and self.innovations != "t-copula"):
+            raise ConfigError(f"dependence must be one of {DEPENDENCE} (a dynamic one with "
+                              f"t-copula innovations), got {self.dependence!r}")
 
         train, block = split_window(data, window)
         x_train = _factors(train).iloc[-self.window:]
         names = list(x_train.columns)
         scale = factor_scale(names)
         init = InteriorBenchmark()
-        mean, var, nu, resid = [], [], [], []
+        mean, var, nu, resid, fits = [], [], [], [], {}
         for j, name in enumerate(names):
             y = (x_train[name] * scale[name]).rename(name)
-            res = LNNGARCH("cfc", self.hidden_size, vol="gjr", dist="t").fit(
+            res = fits[name] = LNNGARCH("cfc", self.hidden_size, vol="gjr", dist="t").fit(
                 y, init=init, seed=seed + j, epochs=self.epochs, progress=False)
             fc = res.filter((block[name] * scale[name]).rename(name))
             mean.append(fc["mean"].to_numpy())
@@ -301,15 +317,27 @@ class HybridMCTask:
             resid.append(res.std_resid.to_numpy())
         mean_a, var_a, nu_a = (np.column_stack(a) for a in (mean, var, nu))
         z = np.column_stack(resid)
-        if self.innovations == "t-copula":
-            g = np.random.default_rng(seed).multivariate_normal(
-                np.zeros(len(names)), normal_scores_correlation(z), size=self.n_sims,
-                method="cholesky")
-            u = stats.norm.cdf(g)
         s = scale.to_numpy()
+        corr = None
+        if self.dependence == "lnn-dcc":
+            x_block = _factors(block).to_numpy() * s
+            corr = lnn_dcc_block_correlations(x_train * scale, fits,
+                                              (x_block - mean_a) / np.sqrt(var_a),
+                                              hidden_size=self.hidden_size, epochs=self.epochs,
+                                              seed=seed)
+        if self.innovations == "t-copula":
+            rng = np.random.default_rng(seed)
+            if corr is None:
+                g = rng.multivariate_normal(np.zeros(len(names)), normal_scores_correlation(z),
+                                            size=self.n_sims, method="cholesky")
+            else:
+                normals = rng.standard_normal((self.n_sims, len(names)))
         rows = []
         for i in range(len(block)):
             if self.innovations == "t-copula":
+                if corr is not None:
+                    g = normals @ np.linalg.cholesky(corr[i]).T
+                u = stats.norm.cdf(g)
                 draws = stats.t.ppf(u, nu_a[i]) * np.sqrt((nu_a[i] - 2.0) / nu_a[i])
             else:
                 draws = z
@@ -320,7 +348,78 @@ class HybridMCTask:
         return out
 
 
+def lnn_dcc_block_correlations(y_train: pd.DataFrame, margins: dict[str, Any],
+                               z_block: np.ndarray, *, hidden_size: int, epochs: int,
+                               seed: int) -> np.ndarray:
+    """Correlations ``R_t`` (n_block, k, k) of an LNN-DCC fitted on the margins' standardised
+    residuals over ``y_train`` (scaled changes), for each block day from data up to t-1.
+
+    The classical DCC(1,1) on the same residuals (``baselines``' stage-2 estimator, Qbar their
+    second moment) is the LNN-DCC's starting point; through the block the ``Q`` recursion runs
+    on ``z_block`` with ``a, b`` held at the LNN-DCC's one-step values.
+    """
+    from baselines.dcc import _stage2
+    from hybridrisk.hybrids import LNNDCC
+
+    cols = [str(c) for c in y_train.columns]
+    y = y_train.copy()
+    y.columns = cols
+    uni = {c: margins[n] for c, n in zip(cols, y_train.columns, strict=True)}
+    zt = np.column_stack([np.asarray(uni[c].std_resid) for c in cols])
+    ab, _ = _stage2(zt, zt.T @ zt / len(zt), "normal")
+    dcc = LNNDCC("cfc", hidden_size, dist="normal").fit(
+        y, init={"a": float(ab[0]), "b": float(ab[1])}, univariate=uni, seed=seed,
+        epochs=epochs, progress=False)
+    nxt = dcc.next_params
+    a, b, qbar = float(nxt["a"]), float(nxt["b"]), np.asarray(dcc.qbar, float)
+    q = np.array(dcc._ev["q"][-1], dtype=float)
+    out = np.empty((len(z_block), len(cols), len(cols)))
+    for i, zi in enumerate(z_block):
+        d = 1.0 / np.sqrt(np.diag(q))
+        out[i] = q * d[:, None] * d[None, :]
+        q = (1.0 - a - b) * qbar + a * np.outer(zi, zi) + b * q
+    return out
+
+
+@dataclass(frozen=True)
+class NeuralSDETask:
+    """The Neural SDE Monte Carlo (:class:`hybridrisk.portfolio.NeuralSDEGenerator`), a
+    challenger: trained (``steps`` Adam steps, the window's seed) on the last ``window``
+    training days; day t's ``n_sims`` one-day scenarios start from day t-1's standardised
+    factor changes (the SDE's state, so data up to t-1), fully revalued."""
+
+    book: str
+    window: int = 1000
+    hidden_size: int = 16
+    steps: int = 200
+    n_sims: int = 5000
+
+    def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
+        import torch
+
+        from hybridrisk.portfolio import NeuralSDEGenerator
+
+        train, block = split_window(data, window)
+        x_train = _factors(train).iloc[-self.window:]
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            gen = NeuralSDEGenerator(x_train, hidden_size=self.hidden_size, steps=self.steps,
+                                     seed=seed)
+            prev = pd.concat([x_train.iloc[-1:], _factors(block).iloc[:-1]]).to_numpy()
+            rows = []
+            for i in range(len(block)):
+                gen.y_last = torch.as_tensor((prev[i] - gen.mean) / gen.scale,
+                                             dtype=torch.float64)
+                scen = gen.generate(self.n_sims, 1, seed=seed)[:, 0, :]
+                rows.append(forecast_columns(book_pnl(self.book, scen)))
+        finally:
+            torch.set_num_threads(before)
+        return _frame(rows, block.index)
+
+
 def task_kinds() -> dict[str, Any]:
     """Model kind -> task class (the ``kind`` of a campaign config's model)."""
     return {"hs": HSTask, "fhs": FHSTask, "parametric": ParametricTask,
-            "delta-normal": DeltaNormalTask, "hybrid-mc": HybridMCTask}
+            "delta-normal": DeltaNormalTask, "hybrid-mc": HybridMCTask,
+            "neural-sde": NeuralSDETask}

@@ -10,8 +10,7 @@ proxy).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,11 +30,21 @@ from validation.backtests import (
 from validation.compare import diebold_mariano, model_confidence_set
 from validation.evidence import add_holm, comparisons_table
 from validation.families.base import Family, FamilyScores, ForecastContract, check_row
+from validation.families.volatility_lnn import (
+    NEST_HOLDOUT,
+    NESTABLE,
+    LNNGARCHTask,
+    choose_nest,
+)
+from validation.families.volatility_lnn import THETA as _THETA
+from validation.families.volatility_lnn import one_thread as _one_thread
 from validation.families.volatility_range import HARTask, RealizedGARCHTask, range_checks
+from validation.families.volatility_search import add_hybrid_tables
 from validation.losses import mse, qlike
 from validation.walkforward import Window, split_window
 
-__all__ = ["VolatilityFamily", "GARCHTask", "LNNGARCHTask", "LEVELS", "CRISES"]
+__all__ = ["VolatilityFamily", "GARCHTask", "LNNGARCHTask", "LEVELS", "CRISES", "NESTABLE",
+           "NEST_HOLDOUT", "choose_nest"]
 
 #: Model kinds that are challengers (hybrids); every other kind is a champion.
 CHALLENGER_KINDS = ("lnn-garch",)
@@ -59,16 +68,6 @@ DEM_GBP_BENCHMARK = {
     "beta[1]": 0.80597367031, "loglik": -1106.60788104129,
 }
 
-_THETA = {
-    "omega": "omega",
-    "alpha[1]": "alpha",
-    "gamma[1]": "gamma",
-    "beta[1]": "beta",
-    "nu": "nu",
-    "lambda": "lambda",
-}
-
-
 def _var_es_columns(mean: np.ndarray, var: np.ndarray, dist: str, dparams: np.ndarray) -> dict:
     """VaR/ES columns of a constant-parameter model, from the same quantile and tail-mean
     functions the hybrid uses."""
@@ -83,19 +82,6 @@ def _var_es_columns(mean: np.ndarray, var: np.ndarray, dist: str, dparams: np.nd
         out[var_column(lev)] = -(mean + sd * q)
         out[es_column(lev)] = -(mean + sd * tm)
     return out
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Many small fits run fastest on one thread; the caller's setting is restored."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _dm_row(loss_c: pd.Series, loss_b: pd.Series) -> dict[str, float]:
@@ -145,122 +131,6 @@ class GARCHTask:
                 cols[f"theta_{label}"] = np.full(len(block), float(res.params[name]))
         cols["nu"] = np.full(len(block), float(res.params.get("nu", np.nan)))
         return pd.DataFrame(cols, index=block.index)
-
-
-#: The recursions a hybrid can nest, as ``baselines.fit_garch`` options; ``nest`` codes are the
-#: positions in this tuple.
-NESTABLE = {"garch": {"vol": "garch", "o": 0}, "gjr": {"vol": "garch", "o": 1},
-            "egarch": {"vol": "egarch", "o": 1}}
-
-
-#: Days at the end of a training span that score the candidates of ``vol="auto"``.
-NEST_HOLDOUT = 250
-
-
-def choose_nest(returns: pd.Series, dist: str, holdout: int = NEST_HOLDOUT
-                ) -> tuple[str, Any, pd.Series]:
-    """The classical model of :data:`NESTABLE` that the hybrid nests, chosen on ``returns``
-    (a training span) alone.
-
-    Each candidate is estimated on all but the last ``holdout`` days and scored by the mean
-    one-step QLIKE (log form, squared return as the proxy) of its filtered variance over those
-    days, parameters fixed; the best one is estimated again on the whole span. An information
-    criterion would not do: on the S&P 500 BIC prefers EGARCH-t in every window, whose
-    forecasts are worse than GJR-t's on the held-out days and out of sample alike.
-
-    A span shorter than ``holdout + 250`` days leaves too little to estimate on: the choice
-    is then the lowest BIC on the whole span (the scores are the BICs).
-
-    Returns
-    -------
-    name, fit, scores
-        The chosen name, its fit on the whole span, and every candidate's held-out QLIKE.
-    """
-    from baselines.garch import fit_garch
-
-    if len(returns) < holdout + 250:
-        fits = {n: fit_garch(returns, dist=dist, **opts) for n, opts in NESTABLE.items()}
-        bic = pd.Series({n: float(f.bic) for n, f in fits.items()}, name="BIC")
-        return str(bic.idxmin()), fits[str(bic.idxmin())], bic
-    inner = returns.iloc[:-holdout]
-    r2 = returns.iloc[-holdout:].to_numpy() ** 2
-    scores = {}
-    for name, opts in NESTABLE.items():
-        res = fit_garch(inner, dist=dist, **opts)
-        fixed = res.spec.arch_model(returns).fix(res.params.to_numpy())
-        var = fixed.conditional_volatility.to_numpy()[-holdout:] ** 2
-        scores[name] = float(qlike(r2, var, form="log").values.mean())
-    best = min(scores, key=lambda n: scores[n])
-    return best, fit_garch(returns, dist=dist, **NESTABLE[best]), pd.Series(scores,
-                                                                          name="QLIKE")
-
-
-@dataclass(frozen=True)
-class LNNGARCHTask:
-    """Walk-forward task of the LNN-GARCH challenger.
-
-    Fits the classical benchmark on the training span (its estimate is the hybrid's warm start
-    and regularisation target), trains the hybrid on the same span with the window's seed, and
-    filters the block without refitting. Covariates other than returns are the family data's
-    extra columns (the Parkinson range for the equity indices).
-
-    ``vol`` is the recursion the hybrid nests: ``"garch"``, ``"gjr"``, ``"egarch"``
-    (:class:`~hybridrisk.hybrids.LNNEGARCH`), or ``"auto"``: in each window, the one of the
-    three that forecasts best on the last :data:`NEST_HOLDOUT` days of that window's training
-    span (:func:`choose_nest`), so the network starts from the best classical model without
-    looking at the block. The column ``nest`` records the choice (0 GARCH, 1 GJR, 2 EGARCH).
-    """
-
-    cell: str = "cfc"
-    hidden_size: int = 8
-    vol: str = "gjr"
-    dist: str = "t"
-    epochs: int = 30
-    window: int = 100
-    lr: float = 1e-2
-    penalty: float = 1e-2
-    patience: int = 6
-
-    def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        with _one_thread():
-            return self._run(data, window, seed)
-
-    def _run(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
-        from baselines.garch import fit_garch
-        from hybridrisk.hybrids import LNNEGARCH, LNNGARCH
-
-        if self.vol not in (*NESTABLE, "auto"):
-            raise ConfigError(f"vol must be one of {[*NESTABLE, 'auto']}, got {self.vol!r}")
-        train, block = split_window(data, window)
-        if self.vol == "auto":
-            vol, champion, _ = choose_nest(train["returns"], self.dist)
-        else:
-            vol = self.vol
-            champion = fit_garch(train["returns"], dist=self.dist, **NESTABLE[vol])
-        covs = [c for c in data.columns if c != "returns"]
-        model = (LNNEGARCH(self.cell, self.hidden_size, dist=self.dist) if vol == "egarch"
-                 else LNNGARCH(self.cell, self.hidden_size, vol=vol, dist=self.dist))
-        res = model.fit(
-            train["returns"], covariates=[train[c] for c in covs] or None, init=champion,
-            seed=seed, epochs=self.epochs, window=self.window, lr=self.lr,
-            penalty=self.penalty, patience=self.patience, progress=False,
-        )
-        fc = res.filter(block["returns"], [block[c] for c in covs] or None, levels=LEVELS)
-        cols: dict[str, Any] = {"mean": fc["mean"].to_numpy(), "variance": fc["variance"]}
-        for lev in LEVELS:
-            cols[var_column(lev)] = fc[var_column(lev)]
-            cols[es_column(lev)] = fc[es_column(lev)]
-        for name, label in _THETA.items():
-            if name in fc.columns:
-                cols[f"theta_{label}"] = fc[name]
-        if "theta_gamma" not in cols:  # GARCH nested: gamma is 0, and every window has it
-            cols["theta_gamma"] = np.zeros(len(block))
-        cols["nu"] = cols.get("theta_nu", np.full(len(block), np.nan))
-        cols["nest"] = np.full(len(block), float(list(NESTABLE).index(vol)))
-        order = [c for c in cols if not c.startswith("theta_")]
-        theta = [f"theta_{label}" for label in _THETA.values() if f"theta_{label}" in cols]
-        return pd.DataFrame({c: cols[c] for c in order[:-2] + theta + order[-2:]},
-                            index=block.index)
 
 
 @dataclass
@@ -363,9 +233,12 @@ class VolatilityFamily(Family):
             "EGARCH-t": {"kind": "garch", "vol": "egarch", "o": 1, "dist": "t"},
             **ranged,
             # the challenger nests, in each window, whichever of GARCH-t, GJR-t and EGARCH-t
-            # forecast best at the end of the training span, and with the network off is it
+            # forecast best at the end of the training span, and with the network off is it;
+            # it is a seed ensemble whose hidden units and penalty are searched inside the
+            # training span (yearly)
             "LNN-GARCH-t": {"kind": "lnn-garch", "cell": "cfc", "hidden_size": 8, "vol": "auto",
-                            "dist": "t", "epochs": 4 if quick else 30},
+                            "dist": "t", "epochs": 4 if quick else 30,
+                            "seeds": 2 if quick else 3, "search": True},
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
@@ -537,6 +410,7 @@ class VolatilityFamily(Family):
                 dm[dm.loss == "QLIKE"], loss="QLIKE", scores=losses[["QLIKE"]],
                 holm_col="p challenger better (Holm)", mcs=losses[["in 90% MCS"]])
         best = min(champions, key=lambda n: losses.loc[n, "QLIKE"]) if champions else None
+        add_hybrid_tables(sc, forecasts, challengers, r, best)
         for c in challengers:
             if best is None:
                 continue
@@ -670,7 +544,15 @@ class VolatilityFamily(Family):
                 "nests the one of GARCH-t, GJR-t and EGARCH-t whose one-step QLIKE is lowest on "
                 "the last 250 days of the training span (estimated without them), so with the "
                 "network off it is the champion that forecast best before the block (the "
-                "forecasts' nest column: 0 GARCH, 1 GJR, 2 EGARCH)."
+                "forecasts' nest column: 0 GARCH, 1 GJR, 2 EGARCH). Its hidden units and "
+                "penalty are chosen by a nested walk-forward inside the training span (each "
+                "candidate fitted on the search span minus its last 250 days and scored by "
+                "QLIKE on them; one search per calendar year, on the whole years of the "
+                "training span before it), "
+                "never on the out-of-sample period. The challenger is a seed ensemble: its "
+                "variance is the mean of the members' variances, its VaR and ES the mean of "
+                "the members' VaR and ES (quantile averaging), its parameter paths their mean; "
+                "the report shows each single seed's scores next to the ensemble's."
             ),
             "equations": [
                 r"r_t = \mu + \varepsilon_t,\quad \varepsilon_t = \sigma_t z_t,"
@@ -700,6 +582,9 @@ class VolatilityFamily(Family):
                 "The squared return is a noisy variance proxy; rankings by QLIKE/MSE are "
                 "consistent (Patton 2011) but individual-day losses are dominated by noise.",
                 "h-day forecasts of the hybrid hold theta at its last value.",
+                "The ensemble's VaR and ES average the members' quantiles (Vincentization) "
+                "rather than taking the quantiles of their mixture; the ES backtest treats the "
+                "ensemble as a Student t with its mean nu and variance, an approximation.",
                 "HAR and Realized GARCH use the daily high-low range (Parkinson) as the realised "
                 "measure, a noisier measure than intraday realised variance; the range misses "
                 "the overnight move, which HAR's scale (mean squared return over mean range "

@@ -131,7 +131,15 @@ function render() {
   bars("bars-sector", m.sector_contributions, 8);
   lineChart("chart-liquidity", [{ name: "liquidity score", values: rows.map((r) => r.liquidity_score), color: COLORS[4] }], []);
   table("liquidity", ["position", "days to liquidate"], Object.entries(m.days_to_liquidate || {}).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => [k, fmt(v, 2)]));
-  table("methods", ["method", "VaR 95", "VaR 99", "ES 95"], Object.entries(m.var_methods || {}).map(([k, v]) => [k, fmt(v.var_95), fmt(v.var_99), fmt(v.es_95)]));
+  const rule = m.var_rule || {};
+  const ruleRows = [];
+  if (rule.scale != null) {
+    const b = rule.base_values || {};
+    ruleRows.push([`before scaling (${(rule.rule || "").replace(/^regime_scaled\((.*)\)$/, "$1")})`, fmt(b.var_95), fmt(b.var_99), fmt(b.es_95)]);
+    ruleRows.push([`regime scale ${fmt(rule.scale, 4)}`, "", "", ""]);
+  }
+  ruleRows.push([`headline: ${m.headline || ""}`, fmt(m.var_95), fmt(m.var_99), fmt(m.es_95)]);
+  table("methods", ["method", "VaR 95", "VaR 99", "ES 95"], Object.entries(m.var_methods || {}).map(([k, v]) => [k, fmt(v.var_95), fmt(v.var_99), fmt(v.es_95)]).concat(ruleRows));
   table("stress", ["scenario", "P&L"], Object.entries(m.stress || {}).map(([k, v]) => [k, fmt(v)]));
 }
 
