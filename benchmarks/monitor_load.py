@@ -105,7 +105,9 @@ class ClockFeed:
             yield TickBatch(ticks[-1].time, tuple(ticks))
 
 
-async def main_async(args: argparse.Namespace) -> dict:
+def build_monitor(args: argparse.Namespace, keep: int = 300) -> tuple[Monitor, object, float]:
+    """The seeded book's monitor on the bundled history, valued off 2007-12-31: the monitor,
+    the history and the seconds taken to build the book and its engine."""
     h = bundled_history()
     base = pd.Timestamp("2007-12-31")
     t = time.perf_counter()
@@ -114,8 +116,13 @@ async def main_async(args: argparse.Namespace) -> dict:
     build_s = time.perf_counter() - t
     tracker = MarketTracker(h.levels.loc[:base], h.volumes.loc[:base], window=500)
     mon = Monitor(engine, book, tracker, limits=LimitChecker(read_limits()),
-                  store=HistoryStore(args.store, keep=300), interval=0.0,
+                  store=HistoryStore(args.store, keep=keep), interval=0.0,
                   mmap_threshold=args.mmap_threshold, release_every=args.release_every)
+    return mon, h, build_s
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    mon, h, build_s = build_monitor(args)
     feed = ClockFeed(ReplayFeed("2008-01-02", "2018-12-31", speed=0, history=h),
                      args.seconds)
     memory = []
@@ -162,14 +169,7 @@ async def back_to_back(args: argparse.Namespace) -> dict:
     import gc
     import tracemalloc
 
-    h = bundled_history()
-    base = pd.Timestamp("2007-12-31")
-    book = read_monitor_book(make_book(args.positions, args.seed))
-    tracker = MarketTracker(h.levels.loc[:base], h.volumes.loc[:base], window=500)
-    mon = Monitor(RiskEngine(book, h, base), book, tracker,
-                  limits=LimitChecker(read_limits()),
-                  store=HistoryStore(args.store, keep=300), interval=0.0,
-                  mmap_threshold=args.mmap_threshold, release_every=args.release_every)
+    mon, h, _ = build_monitor(args)
     tracemalloc.start()
     samples = []
     async for batch in ReplayFeed("2008-01-02", "2018-12-31", speed=0, history=h):

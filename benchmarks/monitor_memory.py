@@ -29,19 +29,13 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.monitor_load import make_book, rss_mb  # noqa: E402
-from monitor.book import read_monitor_book  # noqa: E402
-from monitor.engine import RiskEngine  # noqa: E402
-from monitor.feed import ReplayFeed, bundled_history  # noqa: E402
-from monitor.limits import LimitChecker, read_limits  # noqa: E402
+from benchmarks.monitor_load import build_monitor, rss_mb  # noqa: E402
+from monitor.feed import ReplayFeed  # noqa: E402
 from monitor.loop import Monitor  # noqa: E402
-from monitor.market import MarketTracker  # noqa: E402
 from monitor.memory import MMAP_THRESHOLD, malloc_info  # noqa: E402
-from monitor.store import HistoryStore  # noqa: E402
 
 
 def sample(mon: Monitor) -> dict:
@@ -57,14 +51,7 @@ def sample(mon: Monitor) -> dict:
 
 
 async def run(args: argparse.Namespace) -> dict:
-    h = bundled_history()
-    base = pd.Timestamp("2007-12-31")
-    book = read_monitor_book(make_book(args.positions, args.seed))
-    tracker = MarketTracker(h.levels.loc[:base], h.volumes.loc[:base], window=500)
-    mon = Monitor(RiskEngine(book, h, base), book, tracker,
-                  limits=LimitChecker(read_limits()),
-                  store=HistoryStore(args.store, keep=args.keep), interval=0.0,
-                  release_every=args.release_every, mmap_threshold=args.mmap_threshold)
+    mon, h, _ = build_monitor(args, keep=args.keep)
     if args.trace:
         tracemalloc.start(args.frames)
     samples, warm = [], None

@@ -14,7 +14,33 @@ import pandas as pd
 from hybridrisk.checks import check_timeseries
 from hybridrisk.errors import ConfigError, DataValidationError
 
-__all__ = ["Family", "FamilyScores", "ForecastContract", "check_row", "one_thread"]
+__all__ = ["Family", "FamilyScores", "ForecastContract", "check_row", "common_index",
+           "data_integrity_row", "one_thread"]
+
+
+def common_index(forecasts: Mapping[str, pd.DataFrame]) -> pd.Index:
+    """The out-of-sample days every model forecast; a model with other days is a config
+    error naming it."""
+    names = list(forecasts)
+    index = forecasts[names[0]].index
+    for n in names[1:]:
+        if not forecasts[n].index.equals(index):
+            raise ConfigError(f"model {n!r} forecasts other days than {names[0]!r}")
+    return index
+
+
+def data_integrity_row() -> dict[str, Any]:
+    """The reference-check row "bundled data files unchanged" (SHA256SUMS); a failed
+    verification is reported as a failed check, not raised."""
+    from hybridrisk import datasets
+
+    try:
+        datasets.verify()
+        ok = True
+    except Exception:  # noqa: BLE001 - reported as a failed check, not raised
+        ok = False
+    return {"check": "bundled data files unchanged", "reference": "SHA256SUMS",
+            "value": float(ok), "reference value": 1.0, "tolerance": 0.0, "passed": ok}
 
 
 @contextmanager

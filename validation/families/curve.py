@@ -40,7 +40,13 @@ from hybridrisk.errors import ConfigError, DataValidationError
 from hybridrisk.kernels.dns import FACTORS, HORIZONS
 from hybridrisk.kernels.nss import maturities_from_columns
 from validation.evidence import add_holm, comparisons_table
-from validation.families.base import Family, FamilyScores, check_row
+from validation.families.base import (
+    Family,
+    FamilyScores,
+    check_row,
+    common_index,
+    data_integrity_row,
+)
 from validation.families.curve_tasks import DieboldLiTask, LNNDNSTask, RandomWalkTask
 
 __all__ = [
@@ -85,10 +91,7 @@ def curve_errors(
         The out-of-sample days (row labels).
     """
     names = list(forecasts)
-    index = forecasts[names[0]].index
-    for n in names[1:]:
-        if not forecasts[n].index.equals(index):
-            raise ConfigError(f"model {n!r} forecasts other days than {names[0]!r}")
+    index = common_index(forecasts)
     pos = data.index.get_indexer(index)
     if (pos < 1).any():
         raise DataValidationError("index", "forecast days must lie in the data after its first "
@@ -439,18 +442,10 @@ class CurveFamily(Family):
         from statsmodels.tsa.api import VAR
 
         from baselines.dns import diebold_li_factors, fit_diebold_li, ns_loadings
-        from hybridrisk import datasets
         from hybridrisk.hybrids.dns import LNNDNS
 
         rows = []
-        try:
-            datasets.verify()
-            ok = True
-        except Exception:  # noqa: BLE001 - reported as a failed check, not raised
-            ok = False
-        rows.append({"check": "bundled data files unchanged", "reference": "SHA256SUMS",
-                     "value": float(ok), "reference value": 1.0, "tolerance": 0.0,
-                     "passed": ok})
+        rows.append(data_integrity_row())
         cols = list(data.columns)
         m = maturities_from_columns(cols)
         sample = data.iloc[-(750 if quick else 2500):]

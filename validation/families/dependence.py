@@ -39,7 +39,13 @@ import pandas as pd
 from hybridrisk.errors import ConfigError, DataValidationError
 from hybridrisk.results import LEVELS, es_column, var_column
 from validation.evidence import add_holm, comparisons_table
-from validation.families.base import Family, FamilyScores, ForecastContract, check_row
+from validation.families.base import (
+    Family,
+    FamilyScores,
+    ForecastContract,
+    check_row,
+    data_integrity_row,
+)
 from validation.families.dependence_tasks import (
     COPULA_COLUMNS,
     TASKS,
@@ -511,7 +517,6 @@ class DependenceFamily(Family):
         from baselines.copulas import fit_copula
         from baselines.dcc import dcc_correlations, dcc_loglik, fit_dcc
         from baselines.margins import garch_pits
-        from hybridrisk import datasets
         from hybridrisk.hybrids import LNNCopula
         from hybridrisk.kernels import copulas as K
         from hybridrisk.kernels.copula_dynamics import patton_index
@@ -519,14 +524,7 @@ class DependenceFamily(Family):
         from validation.walkforward import WalkForward
 
         rows = []
-        try:
-            datasets.verify()
-            ok = True
-        except Exception:  # noqa: BLE001 - reported as a failed check, not raised
-            ok = False
-        rows.append({"check": "bundled data files unchanged", "reference": "SHA256SUMS",
-                     "value": float(ok), "reference value": 1.0, "tolerance": 0.0,
-                     "passed": ok})
+        rows.append(data_integrity_row())
         sample = data.iloc[-(1500 if quick else 4000):]
         u = garch_pits(sample)
         arr = u.to_numpy()

@@ -30,7 +30,7 @@ from validation.compare import model_confidence_set
 from validation.es_backtests import mcneil_frey
 from validation.evidence import add_holm, comparisons_table
 from validation.families import portfolio_report as rep
-from validation.families.base import Family, FamilyScores, ForecastContract
+from validation.families.base import Family, FamilyScores, ForecastContract, common_index
 from validation.families.portfolio_tasks import (
     DEPENDENCE,
     INNOVATIONS,
@@ -171,10 +171,7 @@ class PortfolioFamily(Family):
     def score(self, forecasts: dict[str, pd.DataFrame], data: pd.DataFrame, *, seed: int
               ) -> FamilyScores:
         names = list(forecasts)
-        index = forecasts[names[0]].index
-        for n in names[1:]:
-            if not forecasts[n].index.equals(index):
-                raise ConfigError(f"model {n!r} forecasts other days than {names[0]!r}")
+        index = common_index(forecasts)
         pnl = data["pnl"].loc[index]
         y = pnl.to_numpy()
         champions, challengers = self.split_roles(names)

@@ -32,7 +32,7 @@ from hybridrisk.portfolio import (
     hypothetical_shocks,
     replay,
 )
-from validation.families.base import FamilyScores, check_row
+from validation.families.base import FamilyScores, check_row, data_integrity_row
 from validation.families.portfolio_generators import generator_table
 from validation.families.portfolio_scenarios import factor_scale, fit_filtered_historical
 from validation.families.portfolio_tasks import book_pnl, torch_book
@@ -170,18 +170,11 @@ def add_book_sections(sc: FamilyScores, spec: str, data: pd.DataFrame, *, seed: 
 def reference_checks(spec: str, data: pd.DataFrame) -> pd.DataFrame:
     """Live reference checks for the report (one row each, see the module docstring)."""
     import baselines
-    from hybridrisk import datasets
     from hybridrisk.hybrids import LNNGARCH
     from hybridrisk.portfolio import FilteredHistorical
 
     rows = []
-    try:
-        datasets.verify()
-        ok = True
-    except Exception:  # noqa: BLE001 - reported as a failed check, not raised
-        ok = False
-    rows.append({"check": "bundled data files unchanged", "reference": "SHA256SUMS",
-                 "value": float(ok), "reference value": 1.0, "tolerance": 0.0, "passed": ok})
+    rows.append(data_integrity_row())
     tb, v0 = torch_book(spec)
     ql = tb.reference
     k = len(tb.factors)

@@ -29,7 +29,14 @@ from validation.backtests import (
 )
 from validation.compare import diebold_mariano, model_confidence_set
 from validation.evidence import add_holm, comparisons_table
-from validation.families.base import Family, FamilyScores, ForecastContract, check_row
+from validation.families.base import (
+    Family,
+    FamilyScores,
+    ForecastContract,
+    check_row,
+    common_index,
+    data_integrity_row,
+)
 from validation.families.volatility_lnn import (
     NEST_HOLDOUT,
     NESTABLE,
@@ -272,10 +279,7 @@ class VolatilityFamily(Family):
         self, forecasts: dict[str, pd.DataFrame], data: pd.DataFrame, *, seed: int
     ) -> FamilyScores:
         names = list(forecasts)
-        index = forecasts[names[0]].index
-        for n in names[1:]:
-            if not forecasts[n].index.equals(index):
-                raise ConfigError(f"model {n!r} forecasts other days than {names[0]!r}")
+        index = common_index(forecasts)
         r = data["returns"].loc[index]
         proxy = r**2
         champions, challengers = self.split_roles(names)
@@ -488,14 +492,7 @@ class VolatilityFamily(Family):
         from hybridrisk import datasets
 
         rows = []
-        try:
-            datasets.verify()
-            ok = True
-        except Exception:  # noqa: BLE001 - reported as a failed check, not raised
-            ok = False
-        rows.append({"check": "bundled data files unchanged", "reference": "SHA256SUMS",
-                     "value": float(ok), "reference value": 1.0, "tolerance": 0.0,
-                     "passed": ok})
+        rows.append(data_integrity_row())
         bench = fit_garch(datasets.dem_gbp_returns(), backcast="sample-variance")
         src = "TSP/FCP consensus (McCullough-Renfro benchmark)"
         for name in ("mu", "omega", "alpha[1]", "beta[1]"):
