@@ -7,7 +7,11 @@ assessment latency (p50, p99, max), the missed slots and the resident memory sam
 ``--sample-every`` seconds, with a verdict on flat memory: the least-squares slope of the
 resident memory against time over the second half of the run (MB per minute), and the rise it
 implies over that half; the memory is called flat when that rise is under 2% of the mean
-resident memory of the half.
+resident memory of the half. The verdict is given twice: on samples taken every
+``--sample-every`` seconds at whatever point the monitor is in (they include the in-flight
+arrays of an assessment when one is running, about +-50 MB for 5,000 positions), and on
+samples taken just before each batch is handed over, when the previous assessment has
+finished (``memory_between_assessments``), which show what the monitor keeps.
 
     .venv/bin/python benchmarks/monitor_load.py --positions 5000 --seconds 600
 
@@ -84,6 +88,10 @@ class ClockFeed:
     def __init__(self, replay: ReplayFeed, seconds: float, period: float = 1.0) -> None:
         self.replay, self.seconds, self.period = replay, seconds, period
         self.missed = 0
+        #: (seconds, RSS MB) read just before each batch is handed over: the previous
+        #: assessment has finished and freed its temporaries, so these samples show the
+        #: memory the monitor keeps, without the in-flight arrays of an assessment
+        self.settled: list[tuple[float, float]] = []
 
     async def __aiter__(self):
         t0 = time.monotonic()
@@ -102,6 +110,7 @@ class ClockFeed:
                 self.replay.cursor += 1
             self.missed += max(late, 0)
             k += max(late, 0) + 1
+            self.settled.append((round(time.monotonic() - t0, 2), round(rss_mb(), 1)))
             yield TickBatch(ticks[-1].time, tuple(ticks))
 
 
@@ -147,7 +156,9 @@ async def main_async(args: argparse.Namespace) -> dict:
             "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1),
                            "p99": round(float(np.percentile(lat, 99)), 1),
                            "max": round(float(lat.max()), 1)},
-            "memory": flat_memory(memory), "rss_mb_over_time": memory}
+            "memory": flat_memory(memory),
+            "memory_between_assessments": flat_memory(feed.settled),
+            "rss_mb_over_time": memory}
 
 
 def flat_memory(samples: list[tuple[float, float]], tolerance: float = 0.02) -> dict:

@@ -195,7 +195,11 @@ class RiskEngine:
         x0 = self.x(market)
         sc = market.scenarios[self.factors].to_numpy(float)
         u = self.unit_values(np.vstack([x0, x0 + sc]))
-        return {"x": x0, "units": u[0], "values": q * u[0], "pnl": q * (u[1:] - u[0]),
+        units = u[0].copy()
+        pnl = u[1:]  # the P&L matrix overwrites the unit values: no second 20 MB block
+        pnl -= units
+        pnl *= q
+        return {"x": x0, "units": units, "values": q * units, "pnl": pnl,
                 "dates": market.scenarios.index}
 
     def _var(self, method: str, rv: dict[str, Any], q: np.ndarray, market: MarketView
@@ -205,7 +209,8 @@ class RiskEngine:
                 raise ConfigError("the engine was built without the lnn-garch method")
             sc = self.hybrid.scenarios(market.scenarios[self.factors], self.state.date)
             u = self.unit_values(rv["x"] + sc.to_numpy(float))
-            pnl = (u - rv["units"]) @ q
+            u -= rv["units"]
+            pnl = u @ q
             return var_by_method(pd.Series(pnl, index=sc.index), "historical")
         return var_by_method(pd.Series(rv["pnl"].sum(axis=1), index=rv["dates"]), method)
 

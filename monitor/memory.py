@@ -29,6 +29,13 @@ buys flatter memory with latency. ``malloc_trim`` is off by default: with 16 MB 
 100 ms on the event loop and the pages it returns are faulted in again by the next assessment.
 Neither call changes a number the monitor computes. Off glibc both do nothing and return
 ``False``.
+
+The page faults are paid per large block, so the fewer the better: the revaluation writes
+each instrument type's values into one result block in place
+(:meth:`~hybridrisk.portfolio.revaluation.TorchBook.unit_values`), the engine turns that block
+into the P&L matrix in place, and the Euler contributions read it without a centred copy.
+That took the median assessment from 133-152 ms to 118 ms back to back, and the 10-minute p99
+from 284 to 181 ms (``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations

@@ -165,8 +165,12 @@ def test_quick_campaign_end_to_end(tmp_path):
     assert gens.loc["energy distance p-value", ["FHS", "Neural SDE"]].between(0, 1).all()
     hedge = res.scores.tables["hedging"]
     assert {"unhedged", "implied", "flat vol", "GJR-GARCH-t", "LNN-GARCH-t", "SABR (Hagan)",
-            "SABR (Bartlett)"} == set(hedge.index)
+            "SABR (Bartlett)", "GJR-GARCH-t MV", "LNN-GARCH-t MV"} == set(hedge.index)
     assert (hedge["sd"] > 0).all()
+    tests = res.scores.tables["hedging_tests"]
+    ratio = (hedge.loc["LNN-GARCH-t MV", "sd"] / hedge.loc[list(tests.index), "sd"]) ** 2
+    np.testing.assert_allclose(tests["variance ratio"], ratio.to_numpy(), rtol=1e-12)
+    assert tests["p-value"].between(0, 1).all()
     html = res.report_html.read_text()
     assert "energy distance" in html and "Hedge effectiveness" in html
     assert "Euler" in html and "McNeil-Frey" in html and "flight to quality" in html

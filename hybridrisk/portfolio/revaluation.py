@@ -219,25 +219,27 @@ class TorchBook:
         u0, u1, up = self.trip
         if len(u0):  # a book without floating flows has no (t0, t1, pay) triples
             e = torch.exp(ld[:, u0] + ld[:, up] - ld[:, u1])
-            rows = rows + torch.sparse.mm(self.agg_trip, e.T).T
+            rows += torch.sparse.mm(self.agg_trip, e.T).T
         n_pos, sw = self.n_positions, self.sw
-        idx, vals = [torch.arange(n_pos, device=self.device)], [rows[:, :n_pos]]
+        # one (n, n_positions) block is allocated for the result and each instrument type's
+        # values are added into it in place: for a large book every such block is tens of
+        # MB, and the monitor pays a page fault per page of each one (monitor/memory.py)
+        out = rows[:, :n_pos].clone(memory_format=torch.contiguous_format)
+        swaptions = (self._swaptions(rows[:, n_pos:n_pos + sw["n"]], rows[:, n_pos + sw["n"]:])
+                     if sw["n"] else None)
+        del rows
         li, lc, lb = self.lin
-        idx.append(li)
-        vals.append(lb * torch.exp(x[:, lc]))
-        if sw["n"]:
-            idx.append(sw["idx"])
-            vals.append(self._swaptions(rows[:, n_pos:n_pos + sw["n"]], rows[:, n_pos + sw["n"]:]))
+        out.index_add_(1, li, lb * torch.exp(x[:, lc]))
+        if swaptions is not None:
+            out.index_add_(1, sw["idx"], swaptions)
         op = self.op
         if len(op["idx"]):
             rate = -torch.log(d[:, op["g"]]) / op["T"]
             price = black_scholes(op["s0"] * torch.exp(x[:, op["eq"]]), op["k"], op["T"],
                                   op["v0"] * torch.exp(x[:, op["vol"]]), rate, op["q"],
                                   call=op["call"], check=False)
-            idx.append(op["idx"])
-            vals.append(price)
-        out = torch.zeros(x.shape[0], self.n_positions, dtype=torch.float64, device=self.device)
-        return out.index_add(1, torch.cat(idx), torch.cat(vals, dim=1))
+            out.index_add_(1, op["idx"], price)
+        return out
 
     def _swaptions(self, annuity: torch.Tensor, float_leg: torch.Tensor) -> torch.Tensor:
         """Swaption unit values from the annuity and floating-leg rows (normal or shifted

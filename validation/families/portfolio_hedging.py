@@ -21,7 +21,13 @@ volatility:
   ``d sigma / d alpha * rho nu / F^beta`` (the expected co-move of ``alpha`` with ``F``).
   The derivatives of the SABR vol are by autograd through
   :func:`hybridrisk.kernels.sabr.implied_vol` (:func:`sabr_deltas`). The smile is one day's
-  (the source's), its shape held fixed over the history: only its level follows the VIX.
+  (the source's), its shape held fixed over the history: only its level follows the VIX;
+- ``GJR-GARCH-t MV`` and ``LNN-GARCH-t MV``: each model's minimum-variance delta, the implied
+  vol moved with the model's average variance over the option's life as the recursion
+  responds to the next day's return (:mod:`validation.families.hedge_dynamics`); what
+  Bartlett's delta does with SABR's ``rho, nu``, done with the GARCH news impact.
+  :func:`variance_tests` asks whether the hybrid's leaves less variance than each classical
+  hedge.
 
 Daily hedged P&L ``-(V_{t+1} - V_t) + delta_t (S_{t+1} - S_t) - c |delta_t - delta_{t-1}| S_t``
 (``c`` the cost per unit of traded notional). Reported by hedge: standard deviation,
@@ -37,44 +43,27 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from hybridrisk.errors import DataValidationError
+from validation.families.bs_greeks import YEAR, bs_call
+from validation.families.hedge_dynamics import DYNAMICS_COLUMNS, min_variance_deltas
 
-__all__ = ["bs_call", "hedge_backtest", "hedge_vols", "hedging_table", "sabr_alpha",
-           "sabr_deltas", "sabr_smile_parameters", "SABR_HEDGES"]
+__all__ = ["bs_call", "hedge_backtest", "hedge_models", "hedge_vols", "hedging_table", "sabr_alpha",
+           "sabr_deltas", "sabr_smile_parameters", "variance_tests", "CHALLENGER", "CHAMPIONS",
+           "SABR_HEDGES"]
 
-YEAR = 252.0
 #: The rows the SABR hedges add to the table.
 SABR_HEDGES = ("SABR (Hagan)", "SABR (Bartlett)")
 #: Trading days from writing an option to its expiry.
 TENOR = 21
 
 
-def bs_call(s: np.ndarray, k: np.ndarray, tau: np.ndarray, vol: np.ndarray
-            ) -> dict[str, np.ndarray]:
-    """Black-Scholes call price and greeks (zero rate and dividend); ``tau`` in years.
-
-    At ``tau = 0`` the price is the payoff, delta the exercise indicator, the other greeks 0.
-    """
-    s, k, tau, vol = np.broadcast_arrays(*(np.asarray(a, float) for a in (s, k, tau, vol)))
-    live = tau > 0
-    sq = np.sqrt(np.where(live, tau, 1.0))
-    d1 = np.where(live, (np.log(s / k) + 0.5 * vol**2 * tau) / (vol * sq), 0.0)
-    d2 = d1 - vol * sq
-    price = np.where(live, s * norm.cdf(d1) - k * norm.cdf(d2), np.maximum(s - k, 0.0))
-    delta = np.where(live, norm.cdf(d1), (s > k).astype(float))
-    pdf = norm.pdf(d1)
-    gamma = np.where(live, pdf / (s * vol * sq), 0.0)
-    vega = np.where(live, s * pdf * sq, 0.0)
-    theta = np.where(live, -s * pdf * vol / (2 * sq), 0.0)
-    return {"price": price, "delta": delta, "gamma": gamma, "vega": vega, "theta": theta}
-
-
-def hedge_vols(returns: pd.Series, test_start: pd.Timestamp, *, epochs: int = 10,
-               seed: int = 0) -> pd.DataFrame:
-    """Annualised hedge volatilities (decimal) for every day from ``test_start``: the vol
-    each model forecasts for that day from the percent ``returns`` up to the day before."""
+def hedge_models(returns: pd.Series, test_start: pd.Timestamp, *, epochs: int = 10,
+                 seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The GJR-GARCH-t and LNN-GARCH-t forecasts for every day from ``test_start``: per day
+    the next-day variance (percent squared) and the recursion's parameters
+    (:data:`~validation.families.hedge_dynamics.DYNAMICS_COLUMNS`), each made from the percent
+    ``returns`` up to the day before; both fitted on the days before ``test_start``."""
     import functools
 
     import baselines
@@ -87,15 +76,24 @@ def hedge_vols(returns: pd.Series, test_start: pd.Timestamp, *, epochs: int = 10
                                   " and a test span after it", row=str(test_start.date()))
     gjr = baselines.fit_garch(train, o=1, dist="t")
     fixed = gjr.spec.arch_model(returns.loc[train.index[0]:]).fix(gjr.params.to_numpy())
-    gjr_vol = fixed.conditional_volatility.loc[test.index]
+    classical = pd.DataFrame({"variance": fixed.conditional_volatility.loc[test.index] ** 2},
+                             index=test.index)
+    for name, value in gjr.params.items():
+        classical[name] = float(value)
     hyb = LNNGARCH("cfc", 8, vol="gjr", dist="t").fit(
         train, init=functools.partial(baselines.fit_garch, o=1, dist="t"), epochs=epochs,
         seed=seed, progress=False)
-    lnn_vol = np.sqrt(hyb.filter(test)["variance"])
+    hybrid = hyb.filter(test).rename(columns={"mean": "mu"})
+    return {"GJR-GARCH-t": classical[list(DYNAMICS_COLUMNS)],
+            "LNN-GARCH-t": hybrid[list(DYNAMICS_COLUMNS)],
+            "flat vol": pd.DataFrame({"variance": float(train.var(ddof=1))}, index=test.index)}
+
+
+def hedge_vols(models: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Annualised hedge volatilities (decimal), one column per model of
+    :func:`hedge_models` (``flat vol``: the training span's realised volatility)."""
     annual = np.sqrt(YEAR) / 100.0
-    return pd.DataFrame({"flat vol": float(train.std(ddof=1)) * annual,
-                         "GJR-GARCH-t": gjr_vol * annual, "LNN-GARCH-t": lnn_vol * annual},
-                        index=test.index)
+    return pd.DataFrame({name: np.sqrt(m["variance"]) * annual for name, m in models.items()})
 
 
 def sabr_smile_parameters(expiry: float, *, smile: str = "andreasen_huge") -> dict[str, float]:
@@ -165,7 +163,8 @@ def _drawdown(pnl: np.ndarray) -> float:
 
 def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Series], *,
                    tenor: int = TENOR, cost: float = 1e-4,
-                   sabr: Mapping[str, float] | None = None
+                   sabr: Mapping[str, float] | None = None,
+                   dynamics: Mapping[str, pd.DataFrame] | None = None,
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the hedge backtest (see the module docstring).
 
@@ -184,6 +183,12 @@ def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Se
         ``rho`` and ``nu`` (``beta = 1``): add the :data:`SABR_HEDGES`, at close t the SABR
         deltas with ``alpha`` set so the at-the-money vol is the implied vol of t
         (:func:`sabr_deltas`).
+    dynamics
+        Model name -> its daily variance and GJR parameters
+        (:data:`~validation.families.hedge_dynamics.DYNAMICS_COLUMNS`, the forecast for each
+        test day): add a ``<name> MV`` hedge, at close t the model's minimum-variance delta
+        (:func:`~validation.families.hedge_dynamics.min_variance_deltas`), which adds the
+        implied vol's co-move with the index that the model's recursion implies.
 
     Returns
     -------
@@ -222,6 +227,10 @@ def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Se
         sd = sabr_deltas(s[:-1], strike[:-1], tau0[:-1], iv[:-1], float(sabr["rho"]),
                          float(sabr["nu"]))
         deltas.update(zip(SABR_HEDGES, (sd["hagan"], sd["bartlett"]), strict=True))
+    for name, frame in (dynamics or {}).items():
+        ahead = frame.reindex(idx).iloc[1:]  # the forecast for t+1, made at the close of t
+        deltas[f"{name} MV"] = min_variance_deltas(s[:-1], strike[:-1], tenor - pos[:-1] % tenor,
+                                                   iv[:-1], ahead)
     rows, daily = {}, {}
     for name, delta in deltas.items():
         traded = np.abs(np.diff(np.concatenate([[0.0], delta])))
@@ -242,10 +251,40 @@ def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Se
     return summary, pd.DataFrame(daily, index=idx[1:])
 
 
-def hedging_table(test_index: pd.DatetimeIndex, *, seed: int, quick: bool) -> pd.DataFrame:
+#: The hybrid's hedge and the classical hedges it is tested against.
+CHALLENGER = "LNN-GARCH-t MV"
+CHAMPIONS = ("flat vol", "SABR (Bartlett)", "SABR (Hagan)", "implied", "GJR-GARCH-t MV")
+
+
+def variance_tests(daily: pd.DataFrame, challenger: str = CHALLENGER,
+                   champions: tuple[str, ...] = CHAMPIONS, *, lags: int = 5) -> pd.DataFrame:
+    """Does the challenger's hedge leave less variance than each champion's?
+
+    Per champion: the ratio of the hedged P&L variances, and a Diebold-Mariano test on the
+    squared deviations of each P&L from its mean (the loss whose mean is the variance;
+    Bartlett kernel with ``lags`` lags, HLN correction), one-sided: the challenger's variance
+    is smaller."""
+    from validation.compare import diebold_mariano
+
+    sq = (daily - daily.mean()) ** 2
+    rows = {}
+    for champ in champions:
+        res = diebold_mariano(sq[challenger], sq[champ], h=lags, alternative="less",
+                              kernel="bartlett")
+        rows[champ] = {"variance ratio": float(daily[challenger].var(ddof=1)
+                                               / daily[champ].var(ddof=1)),
+                       "DM statistic": float(res.statistic), "p-value": float(res.pvalue)}
+    out = pd.DataFrame(rows).T
+    out.index.name = f"{challenger} against"
+    return out
+
+
+def hedging_table(test_index: pd.DatetimeIndex, *, seed: int, quick: bool
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The backtest over ``test_index`` on the bundled S&P 500 and implied vol, the vol models
     trained on the days before it (quick: the last 1000 of them, 2 epochs), with the SABR
-    hedges (``rho, nu`` from the Andreasen-Huge smile's expiry nearest one month)."""
+    hedges (``rho, nu`` from the Andreasen-Huge smile's expiry nearest one month) and the
+    models' minimum-variance hedges: the summary and :func:`variance_tests`."""
     from hybridrisk.portfolio import factor_history
 
     levels = factor_history().levels
@@ -255,5 +294,8 @@ def hedging_table(test_index: pd.DatetimeIndex, *, seed: int, quick: bool) -> pd
     returns = returns.loc[:test_index[-1]]
     if quick:
         returns = returns.loc[returns.index >= returns.loc[:test_index[0]].index[-1000]]
-    vols = hedge_vols(returns, test_index[0], epochs=2 if quick else 10, seed=seed)
-    return hedge_backtest(spot, implied, vols, sabr=sabr_smile_parameters(TENOR / YEAR))[0]
+    models = hedge_models(returns, test_index[0], epochs=2 if quick else 10, seed=seed)
+    dynamics = {k: v for k, v in models.items() if k != "flat vol"}
+    summary, daily = hedge_backtest(spot, implied, hedge_vols(models),
+                                    sabr=sabr_smile_parameters(TENOR / YEAR), dynamics=dynamics)
+    return summary, variance_tests(daily)

@@ -140,15 +140,25 @@ def add_book_sections(sc: FamilyScores, spec: str, data: pd.DataFrame, *, seed: 
     if test_index is not None:
         from validation.families.portfolio_hedging import hedging_table
 
-        sc.tables["hedging"] = hedging_table(test_index, seed=seed, quick=quick)
+        sc.tables["hedging"], sc.tables["hedging_tests"] = hedging_table(
+            test_index, seed=seed, quick=quick)
         sc.captions["hedging"] = (
             "Hedge effectiveness: a short one-month at-the-money S&P 500 call, rolled, marked "
-            "at the implied vol and delta-hedged daily at each model's vol, or with SABR "
+            "at the implied vol and delta-hedged daily at each model's vol, with SABR "
             "deltas (Hagan, Bartlett; smile shape of the Andreasen-Huge S&P 500 surface, level "
-            "of the day's implied vol) (cost 1 bp of traded notional); daily hedged P&L in "
-            "index points, its attribution summed over the span")
-        sc.placement["hedging"] = "outcomes"
-        sc.formats["hedging"] = {c: "{:,.2f}" for c in sc.tables["hedging"].columns}
+            "of the day's implied vol), or with a GARCH model's minimum-variance delta (MV: "
+            "the implied vol moved with the model's average variance over the option's life, "
+            "the delta the regression slope of the revalued option on the index over the "
+            "model's next-day return distribution) (cost 1 bp of traded notional); daily "
+            "hedged P&L in index points, its attribution summed over the span")
+        sc.captions["hedging_tests"] = (
+            "Does the hybrid's minimum-variance hedge leave less variance than each classical "
+            "hedge? Variance ratio and a one-sided Diebold-Mariano test on squared deviations "
+            "of the hedged P&L from its mean (Bartlett kernel, 5 lags, HLN correction)")
+        for name in ("hedging", "hedging_tests"):
+            sc.placement[name] = "outcomes"
+            sc.formats[name] = {c: "{:,.2f}" for c in sc.tables[name].columns}
+        sc.formats["hedging_tests"]["p-value"] = "{:.3g}"
     money = "{:,.0f}"
     sc.captions.update({
         "stress": "Stress P&L of the book (USD): named windows of the history replayed (the "
