@@ -48,6 +48,18 @@ def test_euler_contributions_sum_to_the_totals(level):
                                out.drop("total")["VaR"], rtol=1e-14)
 
 
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_euler_volatility_equals_the_centred_covariance_form_and_leaves_its_input(offset):
+    comp = _components(3) + offset * np.array([1.0, -2.0, 0.5, 3.0])
+    x = comp.to_numpy().copy()
+    out = euler_contributions(x, 0.99)
+    total = x.sum(axis=1)
+    cov = np.cov(x, total, rowvar=False)[:-1, -1]  # cov(x_i, total), centred by numpy
+    np.testing.assert_allclose(out["vol"].iloc[:-1], cov / total.std(ddof=1), rtol=1e-9)
+    np.testing.assert_array_equal(x, comp.to_numpy())  # read in place, not written
+    assert list(euler_contributions(comp, 0.99).index[:-1]) == list("abcd")
+
+
 def test_euler_contributions_are_derivatives_by_finite_differences():
     comp = _components(1).to_numpy()
     out = euler_contributions(comp, 0.975).drop("total")
