@@ -173,7 +173,8 @@ def flat_memory(samples: list[tuple[float, float]], tolerance: float = 0.02) -> 
     return {"second_half_from_s": float(t[half][0]), "slope_mb_per_min": round(60 * slope, 2),
             "rise_mb": round(rise, 1), "mean_mb": round(mean, 1),
             "min_mb": float(m[half].min()), "max_mb": float(m[half].max()),
-            "verdict": "flat" if abs(rise) < tolerance * mean else "not flat"}
+            "verdict": "flat" if abs(rise) < tolerance * mean else
+            ("not flat (rising)" if rise > 0 else "not flat (falling)")}
 
 
 async def back_to_back(args: argparse.Namespace) -> dict:
