@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from copula_synthetic import gaussian_forecast, gaussian_pits
 from scipy import special, stats
 
 from baselines.margins import garch_pits
@@ -226,27 +227,10 @@ def test_portfolio_simulation_against_the_normal_closed_form():
 
 def _synthetic(n: int = 300) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, DependenceFamily]:
     """Three Gaussian-copula models on PITs from a Gaussian copula with rho = 0.5."""
-    idx = pd.bdate_range("2018-06-01", periods=n)
-    gen = np.random.default_rng(5)
-    z = gen.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], n)
-    u = special.ndtr(z)
-    nu, sig = 8.0, np.array([0.6, 0.5])
-    rets = sig * special.stdtrit(nu, u) * np.sqrt((nu - 2) / nu)
-    data = pd.DataFrame(rets, index=idx, columns=["x", "y"])
+    idx, u, data = gaussian_pits(n)
     rho_path = {"A": np.full(n, 0.5), "B": np.full(n, 0.2),
                 "C": 0.5 + 0.2 * np.sin(np.arange(n) / 20), "N": np.full(n, 0.5)}
-    out = {}
-    for name, rho in rho_path.items():
-        ls = K.log_density("gaussian", torch.tensor(u), torch.tensor(rho)).numpy()
-        f = pd.DataFrame({"logscore": ls, "u_1": u[:, 0], "u_2": u[:, 1], "mu_1": 0.0,
-                          "sigma_1": sig[0], "nu_1": nu, "mu_2": 0.0, "sigma_2": sig[1],
-                          "nu_2": nu, "family_code": FAMILY_CODES["gaussian"], "rotation": 0,
-                          "param1": rho, "param2": np.nan, "tau": 2 / np.pi * np.arcsin(rho),
-                          "tail_lower": 0.0, "tail_upper": 0.0}, index=idx)
-        for lev, v in ((0.95, 0.55), (0.975, 0.65), (0.99, 0.8)):
-            f[f"VaR_{lev}"] = v
-            f[f"ES_{lev}"] = v * 1.2
-        out[name] = f
+    out = {name: gaussian_forecast(idx, u, rho) for name, rho in rho_path.items()}
     fam = DependenceFamily()
     fam.register({"A": StaticCopulaTask(family="gaussian"),
                   "B": StaticCopulaTask(family="gaussian"),

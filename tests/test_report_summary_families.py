@@ -11,13 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from scipy import special, stats
+from copula_synthetic import gaussian_forecast, gaussian_pits
+from scipy import stats
 
-from hybridrisk.kernels import copulas as K
 from validation.evidence import COMPARISON_COLUMNS, holm
 from validation.families.dependence import NEG_LOG_SCORE, DependenceFamily
-from validation.families.dependence_tasks import FAMILY_CODES, LNNCopulaTask, StaticCopulaTask
+from validation.families.dependence_tasks import LNNCopulaTask, StaticCopulaTask
 from validation.families.smile import (
     HYPERPARAMETER_GRID,
     LNN_SETTINGS,
@@ -178,26 +177,9 @@ def test_smile_report_sentences_are_computed(tmp_path):
 def _dependence(rho_c: float, var_c: float, n: int = 300):
     """Gaussian-copula PITs with rho = 0.5; champions A (rho 0.3) and B (rho 0.2), the
     challenger C at ``rho_c``; C's 99% VaR is ``var_c`` (the champions' 0.8)."""
-    idx = pd.bdate_range("2018-06-01", periods=n)
-    gen = np.random.default_rng(5)
-    z = gen.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], n)
-    u = special.ndtr(z)
-    nu, sig = 8.0, np.array([0.6, 0.5])
-    data = pd.DataFrame(sig * special.stdtrit(nu, u) * np.sqrt((nu - 2) / nu), index=idx,
-                        columns=["x", "y"])
-    out = {}
-    for name, rho, v99 in (("A", 0.3, 0.8), ("B", 0.2, 0.8), ("C", rho_c, var_c)):
-        r = np.full(n, rho)
-        ls = K.log_density("gaussian", torch.tensor(u), torch.tensor(r)).numpy()
-        f = pd.DataFrame({"logscore": ls, "u_1": u[:, 0], "u_2": u[:, 1], "mu_1": 0.0,
-                          "sigma_1": sig[0], "nu_1": nu, "mu_2": 0.0, "sigma_2": sig[1],
-                          "nu_2": nu, "family_code": FAMILY_CODES["gaussian"], "rotation": 0,
-                          "param1": r, "param2": np.nan, "tau": 2 / np.pi * np.arcsin(r),
-                          "tail_lower": 0.0, "tail_upper": 0.0}, index=idx)
-        for lev, v in ((0.95, 0.55), (0.975, 0.65), (0.99, v99)):
-            f[f"VaR_{lev}"] = v
-            f[f"ES_{lev}"] = v * 1.2
-        out[name] = f
+    idx, u, data = gaussian_pits(n)
+    out = {name: gaussian_forecast(idx, u, np.full(n, rho), v99)
+           for name, rho, v99 in (("A", 0.3, 0.8), ("B", 0.2, 0.8), ("C", rho_c, var_c))}
     fam = DependenceFamily()
     fam.register({"A": StaticCopulaTask(family="gaussian"),
                   "B": StaticCopulaTask(family="gaussian"),

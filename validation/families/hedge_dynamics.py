@@ -60,19 +60,17 @@ def t_grid(nu: np.ndarray, n_grid: int) -> np.ndarray:
 def average_variance(h: np.ndarray, m: np.ndarray, omega: np.ndarray, phi: np.ndarray
                      ) -> np.ndarray:
     """Mean of the variance forecasts over ``m`` days starting from next-day variance ``h``
-    (broadcast over trailing axes of ``h``); 0 where ``m`` is 0."""
+    (one row per day; ``h`` may have trailing axes); 0 where ``m`` is 0.
+
+    The forecasts follow the recursion's expectation ``E[h_{k+1}] = omega + phi E[h_k]``."""
     m = np.asarray(m, int)
-    k = np.arange(max(int(m.max()), 1))
-    live = k[None, :] < m[:, None]  # (n, K)
-    powers = phi[:, None] ** k[None, :]  # phi^k
-    ramp = np.cumsum(np.concatenate([np.zeros((len(phi), 1)), powers[:, :-1]], axis=1),
-                     axis=1)  # sum_{i<k} phi^i
-    a = (live * omega[:, None] * ramp).sum(axis=1)  # the omega part, (n,)
-    b = (live * powers).sum(axis=1)  # the h part, (n,)
-    mm = np.maximum(m, 1).astype(float)
     shape = (-1,) + (1,) * (np.ndim(h) - 1)
-    return np.where((m > 0).reshape(shape), (a.reshape(shape) + b.reshape(shape) * h)
-                    / mm.reshape(shape), 0.0)
+    m_, omega_, phi_ = (np.reshape(a, shape) for a in (m, omega, phi))
+    total, x = np.zeros(np.shape(h)), np.asarray(h, float)
+    for k in range(int(m.max(initial=0))):
+        total = total + np.where(k < m_, x, 0.0)
+        x = omega_ + phi_ * x
+    return np.where(m_ > 0, total / np.maximum(m_, 1), 0.0)
 
 
 def min_variance_deltas(s: np.ndarray, k: np.ndarray, days_left: np.ndarray,

@@ -209,7 +209,8 @@ def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Se
     pos = np.arange(n)
     start = pos - pos % tenor  # writing day of the option live over (t, t+1]
     strike = s[start]
-    tau0 = (tenor - pos % tenor) / YEAR  # at the close of t
+    days_left = tenor - pos % tenor  # trading days to expiry at the close of t
+    tau0 = days_left / YEAR
     tau1 = tau0 - 1.0 / YEAR  # at the close of t+1 (0 on the expiry day)
     m0 = bs_call(s[:-1], strike[:-1], tau0[:-1], iv[:-1])
     m1 = bs_call(s[1:], strike[:-1], tau1[:-1], iv[1:])
@@ -229,7 +230,7 @@ def hedge_backtest(spot: pd.Series, implied: pd.Series, vols: Mapping[str, pd.Se
         deltas.update(zip(SABR_HEDGES, (sd["hagan"], sd["bartlett"]), strict=True))
     for name, frame in (dynamics or {}).items():
         ahead = frame.reindex(idx).iloc[1:]  # the forecast for t+1, made at the close of t
-        deltas[f"{name} MV"] = min_variance_deltas(s[:-1], strike[:-1], tenor - pos[:-1] % tenor,
+        deltas[f"{name} MV"] = min_variance_deltas(s[:-1], strike[:-1], days_left[:-1],
                                                    iv[:-1], ahead)
     rows, daily = {}, {}
     for name, delta in deltas.items():
