@@ -21,6 +21,7 @@ __all__ = ["errors", "load", "seed_everything", "__version__"]
 _KINDS = {
     "LNNGARCHResult": "hybridrisk.hybrids.garch",
     "LNNEGARCHResult": "hybridrisk.hybrids.egarch",
+    "LNNRealGARCHResult": "hybridrisk.hybrids.realized_garch",
     "LNNDCCResult": "hybridrisk.hybrids.dcc",
     "LNNDNSResult": "hybridrisk.hybrids.dns",
     "LNNCopulaResult": "hybridrisk.hybrids.copula",

@@ -9,6 +9,7 @@ from hybridrisk.hybrids.dcc import LNNDCC, LNNDCCResult
 from hybridrisk.hybrids.dns import LNNDNS, LNNDNSResult
 from hybridrisk.hybrids.egarch import LNNEGARCH, LNNEGARCHResult
 from hybridrisk.hybrids.garch import LNNGARCH, LNNGARCHResult
+from hybridrisk.hybrids.realized_garch import LNNRealGARCH, LNNRealGARCHResult
 from hybridrisk.hybrids.sabr import LNNSABR, LNNSABRResult
 from hybridrisk.hybrids.sabr_calendar import LNNSABRCalendar
 
@@ -17,6 +18,8 @@ __all__ = [
     "LNNGARCHResult",
     "LNNEGARCH",
     "LNNEGARCHResult",
+    "LNNRealGARCH",
+    "LNNRealGARCHResult",
     "LNNDCC",
     "LNNDCCResult",
     "LNNCopula",

@@ -396,9 +396,13 @@ class LNNGARCHResult(HybridResult):
         self.seed, self.device = seed, device
         self.vol, self.dist, self.mean = spec["vol"], spec["dist"], spec["mean"]
         self.mu = float(init.get("mu", 0.0))
-        self.names = arch_names(self.vol, self.dist, self.mean)
+        self.names = self._names()
         self.extra_num_params = 1 if self.mean == "constant" else 0
         self.benchmark_num_params = len(self.names)
+
+    def _names(self) -> dict[str, str]:
+        """Plain name -> reported name of every benchmark parameter the head or mean uses."""
+        return arch_names(self.vol, self.dist, self.mean)
 
     # -- evaluation ----------------------------------------------------------------------------
 
@@ -540,8 +544,12 @@ class LNNGARCHResult(HybridResult):
             parameters (arch's names) and ``VaR_<level>`` / ``ES_<level>`` (positive losses).
         """
         r_all, covs, n_fit = self._extend(new_returns, new_covariates)
-        ev = self._evaluate(r_all, covs)
-        idx = r_all.index[n_fit:]
+        return self._filter_frame(self._evaluate(r_all, covs), r_all.index[n_fit:], n_fit,
+                                  levels)
+
+    def _filter_frame(self, ev: Mapping[str, Any], idx: pd.Index, n_fit: int,
+                      levels: Sequence[float]) -> pd.DataFrame:
+        """The rows ``n_fit..`` of a full pass ``ev`` as :meth:`filter`'s frame."""
         sl = slice(n_fit, n_fit + len(idx))
         var = ev["sigma2"][sl]
         out = pd.DataFrame({"mean": self.mu, "variance": var, "volatility": np.sqrt(var),
@@ -653,8 +661,13 @@ class LNNGARCHResult(HybridResult):
         feats.names = list(meta["feature_names"])
         feats.mean, feats.std = tensors["features.mean"], tensors["features.std"]
         net = restore_net(model._net(len(feats.names), meta["init"]), tensors)
-        return cls(spec=spec, net=net, returns=returns, covariates=covs, features=feats,
-                   init=meta["init"], init_source=meta["init_source"], backcast=meta["backcast"],
-                   backcast_rule=meta["backcast_rule"], split=meta["split"],
-                   history=TrainHistory.from_dict(meta["history"]), config=meta["config"],
-                   seed=meta["seed"], device=dev)
+        return cls._restore(tensors, meta, spec=spec, net=net, returns=returns, covariates=covs,
+                            features=feats, init=meta["init"], init_source=meta["init_source"],
+                            split=meta["split"], history=TrainHistory.from_dict(meta["history"]),
+                            config=meta["config"], seed=meta["seed"], device=dev)
+
+    @classmethod
+    def _restore(cls, tensors: Mapping[str, np.ndarray], meta: Mapping[str, Any],
+                 **common: Any) -> LNNGARCHResult:
+        """The result from the arguments every saved kind has plus this class's own."""
+        return cls(**common, backcast=meta["backcast"], backcast_rule=meta["backcast_rule"])

@@ -4,6 +4,8 @@ Modules: :mod:`~hybridrisk.kernels.garch` (GARCH, GJR, EGARCH variance recursion
 backcast, the model specification and arch's parameter names, the linear-recurrence autograd
 function, simulation), :mod:`~hybridrisk.kernels.egarch` (EGARCH(1,1,1) with time-varying
 parameters: the log-variance recursion with an analytical adjoint),
+:mod:`~hybridrisk.kernels.realized_garch` (log-linear Realized GARCH(1,1) with time-varying
+recursion parameters and its joint quasi-likelihood),
 :mod:`~hybridrisk.kernels.distributions` (normal, standardised t and
 Hansen skew-t log-densities as arch writes them; the quantiles, tail means and draws every VaR/ES
 comes from), :mod:`~hybridrisk.kernels.dcc` (DCC(1,1) correlations and likelihoods),

@@ -231,7 +231,7 @@ class VolatilityFamily(Family):
 
     def default_models(self, *, quick: bool) -> dict[str, dict[str, Any]]:
         """GARCH-t, GJR-t, EGARCH-t, the range-based champions when the data have a range
-        (HAR on the range, Realized GARCH), and LNN-GARCH-t."""
+        (HAR on the range, Realized GARCH), LNN-GARCH-t and, with a range, LNN-RealGARCH."""
         ranged = {"HAR-range": {"kind": "har"},
                   "RealGARCH-range": {"kind": "realized-garch"}} if self.range_available else {}
         return {
@@ -239,13 +239,20 @@ class VolatilityFamily(Family):
             "GJR-t": {"kind": "garch", "vol": "garch", "o": 1, "dist": "t"},
             "EGARCH-t": {"kind": "garch", "vol": "egarch", "o": 1, "dist": "t"},
             **ranged,
-            # the challenger nests, in each window, whichever of GARCH-t, GJR-t and EGARCH-t
-            # forecast best at the end of the training span, and with the network off is it;
+            # the challenger nests, in each window, whichever of GARCH-t, GJR-t, EGARCH-t and
+            # (with a range) Realized GARCH forecast best at the end of the training span, and
+            # with the network off is it;
             # it is a seed ensemble whose hidden units and penalty are searched inside the
             # training span (yearly)
             "LNN-GARCH-t": {"kind": "lnn-garch", "cell": "cfc", "hidden_size": 8, "vol": "auto",
                             "dist": "t", "epochs": 4 if quick else 30,
                             "seeds": 2 if quick else 3, "search": True},
+            # with a range, a second challenger nests Realized GARCH in every window: the
+            # champion whose recursion reads the range, trained on its own joint likelihood
+            **({"LNN-RealGARCH": {"kind": "lnn-garch", "cell": "cfc", "hidden_size": 8,
+                                  "vol": "realized-garch", "dist": "t",
+                                  "epochs": 4 if quick else 30, "seeds": 2 if quick else 3,
+                                  "search": True}} if self.range_available else {}),
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
@@ -529,6 +536,7 @@ class VolatilityFamily(Family):
                               float(eg.loglikelihood), 1e-12))
         if "range" in data.columns:
             rows += range_checks(data)
+            rows.append(_realized_nesting_row(data))
         return pd.DataFrame(rows)
 
     def describe(self) -> dict[str, Any]:
@@ -538,10 +546,12 @@ class VolatilityFamily(Family):
                 "for market-risk measurement (VaR/ES) and volatility forecasting. The challenger "
                 "(LNN-GARCH) replaces the constant GARCH parameters by paths theta(t) produced "
                 "by a liquid neural network from information known at t-1. In each window it "
-                "nests the one of GARCH-t, GJR-t and EGARCH-t whose one-step QLIKE is lowest on "
+                "nests the one of GARCH-t, GJR-t, EGARCH-t and (where the data have the daily "
+                "range) Realized GARCH on the range whose one-step QLIKE is lowest on "
                 "the last 250 days of the training span (estimated without them), so with the "
                 "network off it is the champion that forecast best before the block (the "
-                "forecasts' nest column: 0 GARCH, 1 GJR, 2 EGARCH). Its hidden units and "
+                "forecasts' nest column: 0 GARCH, 1 GJR, 2 EGARCH, 3 Realized GARCH). Its "
+                "hidden units and "
                 "penalty are chosen by a nested walk-forward inside the training span (each "
                 "candidate fitted on the search span minus its last 250 days and scored by "
                 "QLIKE on them; one search per calendar year, on the whole years of the "
@@ -564,6 +574,8 @@ class VolatilityFamily(Family):
                 r"\xi + \varphi\ln h_t + \tau_1 z_t + \tau_2(z_t^2-1) + u_t",
                 r"\theta_t = (\omega_t,\alpha_t,\gamma_t,\beta_t,\nu_t) = "
                 r"\mathrm{head}(h_{t-1}),\quad h = \mathrm{LNN}(x_{\leq t-1})",
+                r"\mathrm{Realized\ GARCH\ nested:}\ (\omega_t,\beta_t,\gamma_t) = "
+                r"\mathrm{head}(h_{t-1})",
             ],
             "constraints": [
                 "GARCH/GJR: omega(t) > 0 by softplus; alpha, gamma, beta > 0 and alpha + "
@@ -572,6 +584,10 @@ class VolatilityFamily(Family):
                 "2 + softplus.",
                 "EGARCH: alpha(t), gamma(t) real; |beta(t)| < 1 and omega(t) = (1 - beta(t)) "
                 "m(t) with the log-variance level m(t) real.",
+                "Realized GARCH: omega(t), gamma(t) real, |beta(t)| < 1; mu and the "
+                "measurement equation (xi, phi, tau1, tau2, sigma_u) are the benchmark's, "
+                "held fixed; VaR and ES from a t fitted to the standardised residuals, as for "
+                "the classical Realized GARCH.",
                 "The head's last layer starts at zero weights and a bias equal to the inverse "
                 "transform of the classical estimate, so the untrained hybrid is the benchmark.",
             ],
@@ -590,3 +606,17 @@ class VolatilityFamily(Family):
                 "the data, so it cannot be scored.",
             ],
         }
+
+
+def _realized_nesting_row(data: pd.DataFrame) -> dict:
+    """LNN-RealGARCH with the network off against the baseline Realized GARCH."""
+    from baselines.realized_garch import fit_realized_garch
+    from hybridrisk.hybrids import LNNRealGARCH
+
+    r, x = data["returns"], data["range"] ** 2
+    rg = fit_realized_garch(r, x)
+    with _one_thread():
+        hyb = LNNRealGARCH("cfc", 8).fit(r, x, init=rg, epochs=1, seed=0, progress=False)
+    return check_row("LNN-RealGARCH, network off: joint log-likelihood",
+                     "baselines Realized GARCH log-likelihood", hyb.nested_loglik(),
+                     rg.loglik, 1e-12)

@@ -3,7 +3,7 @@
 In each window the task
 
 1. picks the recursion the hybrid nests (``vol="auto"``: :func:`choose_nest`, on the training
-   span only);
+   span only; Realized GARCH on the range is a candidate where the data have a ``range``);
 2. picks its hyperparameters by a nested walk-forward inside the training span
    (``search=True``: :mod:`validation.families.volatility_search`, on a yearly cadence);
 3. fits ``seeds`` members under the seeds ``seed, seed + 1, ...`` and filters the block with
@@ -41,21 +41,34 @@ from validation.families.volatility_search import (
 from validation.losses import qlike
 from validation.walkforward import Window, split_window
 
-__all__ = ["LNNGARCHTask", "NESTABLE", "NEST_HOLDOUT", "choose_nest", "member_column"]
+__all__ = ["LNNGARCHTask", "NESTABLE", "NEST_CODES", "NEST_HOLDOUT", "choose_nest",
+           "member_column"]
 
+#: A member's parameter columns -> the ensemble's ``theta_<short>`` names (LNN-GARCH and
+#: LNN-EGARCH report arch's names, LNN-RealGARCH plain ones).
 THETA = {
     "omega": "omega",
     "alpha[1]": "alpha",
     "gamma[1]": "gamma",
+    "gamma": "gamma",
     "beta[1]": "beta",
+    "beta": "beta",
     "nu": "nu",
     "lambda": "lambda",
 }
+_SHORT = tuple(dict.fromkeys(THETA.values()))
 
 #: The recursions a hybrid can nest, as ``baselines.fit_garch`` options; ``nest`` codes are the
 #: positions in this tuple.
 NESTABLE = {"garch": {"vol": "garch", "o": 0}, "gjr": {"vol": "garch", "o": 1},
             "egarch": {"vol": "egarch", "o": 1}}
+
+#: Realized GARCH on the range variance (:class:`~hybridrisk.hybrids.LNNRealGARCH`), nestable
+#: where the data have a ``range`` column.
+REALIZED = "realized-garch"
+
+#: The ``nest`` column's codes: positions in this tuple.
+NEST_CODES = (*NESTABLE, REALIZED)
 
 #: Days at the end of a training span that score the candidates of ``vol="auto"``.
 NEST_HOLDOUT = 250
@@ -69,10 +82,17 @@ def member_column(column: str, member: int) -> str:
 
 
 
-def choose_nest(returns: pd.Series, dist: str, holdout: int = NEST_HOLDOUT
-                ) -> tuple[str, Any, pd.Series]:
+def _fit_realized(returns: pd.Series, measure: pd.Series) -> Any:
+    from baselines.realized_garch import fit_realized_garch
+
+    return fit_realized_garch(returns, measure.loc[returns.index])
+
+
+def choose_nest(returns: pd.Series, dist: str, holdout: int = NEST_HOLDOUT,
+                measure: pd.Series | None = None) -> tuple[str, Any, pd.Series]:
     """The classical model of :data:`NESTABLE` that the hybrid nests, chosen on ``returns``
-    (a training span) alone.
+    (a training span) alone; with a realised ``measure`` (the range variance on the returns'
+    dates), Realized GARCH is a candidate too.
 
     Each candidate is estimated on all but the last ``holdout`` days and scored by the mean
     one-step QLIKE (log form, squared return as the proxy) of its filtered variance over those
@@ -81,7 +101,8 @@ def choose_nest(returns: pd.Series, dist: str, holdout: int = NEST_HOLDOUT
     forecasts are worse than GJR-t's on the held-out days and out of sample alike.
 
     A span shorter than ``holdout + 250`` days leaves too little to estimate on: the choice
-    is then the lowest BIC on the whole span (the scores are the BICs).
+    is then the lowest BIC on the whole span among the GARCH-type models (the scores are the
+    BICs; Realized GARCH's joint likelihood is not comparable).
 
     Returns
     -------
@@ -102,9 +123,13 @@ def choose_nest(returns: pd.Series, dist: str, holdout: int = NEST_HOLDOUT
         fixed = res.spec.arch_model(returns).fix(res.params.to_numpy())
         var = fixed.conditional_volatility.to_numpy()[-holdout:] ** 2
         scores[name] = float(qlike(r2, var, form="log").values.mean())
+    if measure is not None:
+        var = _fit_realized(inner, measure).filter(returns, measure.loc[returns.index])
+        scores[REALIZED] = float(qlike(r2, var.to_numpy()[-holdout:], form="log").values.mean())
     best = min(scores, key=lambda n: scores[n])
-    return best, fit_garch(returns, dist=dist, **NESTABLE[best]), pd.Series(scores,
-                                                                          name="QLIKE")
+    fit = (_fit_realized(returns, measure) if best == REALIZED
+           else fit_garch(returns, dist=dist, **NESTABLE[best]))
+    return best, fit, pd.Series(scores, name="QLIKE")
 
 
 def _positive_int(name: str, value: Any, low: int = 1) -> None:
@@ -123,10 +148,18 @@ class LNNGARCHTask:
     Parkinson range for the equity indices).
 
     ``vol`` is the recursion the hybrid nests: ``"garch"``, ``"gjr"``, ``"egarch"``
-    (:class:`~hybridrisk.hybrids.LNNEGARCH`), or ``"auto"``: in each window, the one of the
-    three that forecasts best on the last :data:`NEST_HOLDOUT` days of that window's training
-    span (:func:`choose_nest`), so the network starts from the best classical model without
-    looking at the block. The column ``nest`` records the choice (0 GARCH, 1 GJR, 2 EGARCH).
+    (:class:`~hybridrisk.hybrids.LNNEGARCH`), ``"realized-garch"`` (Realized GARCH on the
+    range variance, :class:`~hybridrisk.hybrids.LNNRealGARCH`, which needs a ``range``
+    column), or ``"auto"``: in each window, the candidate that forecasts best on the last
+    :data:`NEST_HOLDOUT` days of that window's training span (:func:`choose_nest`; Realized
+    GARCH is a candidate where the data have a ``range``), so the network starts from the best
+    classical model without looking at the block. The column ``nest`` records the choice
+    (:data:`NEST_CODES`: 0 GARCH, 1 GJR, 2 EGARCH, 3 Realized GARCH). Nesting Realized GARCH,
+    the hybrid's VaR and ES come, as the classical champion's do
+    (:class:`~validation.families.volatility_range.RealizedGARCHTask`), from a Student t fitted
+    to the member's standardised residuals over the training span, and ``likelihood`` is its
+    training objective (``"joint"`` or ``"returns"``, see
+    :class:`~hybridrisk.hybrids.LNNRealGARCH`).
 
     **Seed ensemble** (``seeds``, default 1: a single fit). The members are fitted under the
     seeds ``seed, seed + 1, ..., seed + seeds - 1`` (``seed`` is the window's seed), all from
@@ -176,6 +209,7 @@ class LNNGARCHTask:
     search_span: int | None = SEARCH_SPAN
     search_holdout: int = SEARCH_HOLDOUT
     search_seed: int = 0
+    likelihood: str = "joint"
 
     def __post_init__(self) -> None:
         _positive_int("seeds", self.seeds)
@@ -186,8 +220,11 @@ class LNNGARCHTask:
         if not isinstance(self.search, bool):
             raise ConfigError(f"LNN-GARCH option search must be true or false, got "
                               f"{self.search!r}")
-        if self.vol not in (*NESTABLE, "auto"):
-            raise ConfigError(f"vol must be one of {[*NESTABLE, 'auto']}, got {self.vol!r}")
+        if self.vol not in (*NEST_CODES, "auto"):
+            raise ConfigError(f"vol must be one of {[*NEST_CODES, 'auto']}, got {self.vol!r}")
+        if self.likelihood not in ("joint", "returns"):
+            raise ConfigError(f"LNN-GARCH option likelihood must be 'joint' or 'returns', got "
+                              f"{self.likelihood!r}")
         object.__setattr__(self, "grid", normalise_grid(self.grid))
 
     # ------------------------------------------------------------------ settings
@@ -198,21 +235,32 @@ class LNNGARCHTask:
                 "patience": self.patience}
         return {**base, **dict(overrides or {})}
 
-    def nest(self, returns: pd.Series) -> tuple[str, Any]:
-        """The nested recursion and its classical fit on ``returns``."""
+    def nest(self, train: pd.DataFrame) -> tuple[str, Any]:
+        """The nested recursion and its classical fit on ``train`` (returns and covariates)."""
         from baselines.garch import fit_garch
 
+        returns, measure = train["returns"], _measure(train, required=self.vol == REALIZED)
         if self.vol == "auto":
-            vol, champion, _ = choose_nest(returns, self.dist)
+            vol, champion, _ = choose_nest(returns, self.dist, measure=measure)
             return vol, champion
+        if self.vol == REALIZED:
+            return REALIZED, _fit_realized(returns, measure)
         return self.vol, fit_garch(returns, dist=self.dist, **NESTABLE[self.vol])
 
     def fit_member(self, train: pd.DataFrame, vol: str, champion: Any, seed: int,
                    overrides: Mapping[str, Any] | None = None) -> Any:
         """One hybrid fitted on ``train`` (returns and covariates) under ``seed``."""
-        from hybridrisk.hybrids import LNNEGARCH, LNNGARCH
+        from hybridrisk.hybrids import LNNEGARCH, LNNGARCH, LNNRealGARCH
 
         s = self.settings(overrides)
+        if vol == REALIZED:  # the range enters as the measure, not as a covariate
+            covs = [c for c in train.columns if c not in ("returns", "range")]
+            return LNNRealGARCH(s["cell"], int(s["hidden_size"]), likelihood=self.likelihood
+                                ).fit(
+                train["returns"], _measure(train, required=True),
+                covariates=[train[c] for c in covs] or None, init=champion, seed=int(seed),
+                epochs=int(s["epochs"]), window=int(s["window"]), lr=float(s["lr"]),
+                penalty=float(s["penalty"]), patience=int(s["patience"]), progress=False)
         covs = [c for c in train.columns if c != "returns"]
         model = (LNNEGARCH(s["cell"], int(s["hidden_size"]), dist=self.dist) if vol == "egarch"
                  else LNNGARCH(s["cell"], int(s["hidden_size"]), vol=vol, dist=self.dist))
@@ -226,6 +274,10 @@ class LNNGARCHTask:
     @staticmethod
     def forecast(result: Any, block: pd.DataFrame) -> pd.DataFrame:
         """One-step forecasts of a fitted hybrid over ``block``, without refitting."""
+        from hybridrisk.hybrids import LNNRealGARCHResult
+
+        if isinstance(result, LNNRealGARCHResult):
+            return _realized_forecast(result, block)
         covs = [c for c in block.columns if c != "returns"]
         return result.filter(block["returns"], [block[c] for c in covs] or None, levels=LEVELS)
 
@@ -244,11 +296,11 @@ class LNNGARCHTask:
             if span is not None:
                 found = run_search(self, span)
                 hp = dict(found.chosen)
-        vol, champion = self.nest(train["returns"])
+        vol, champion = self.nest(train)
         members = [self.forecast(self.fit_member(train, vol, champion, seed + i, hp), block)
                    for i in range(self.seeds)]
         cols = ensemble_columns(members, len(block))
-        cols["nest"] = np.full(len(block), float(list(NESTABLE).index(vol)))
+        cols["nest"] = np.full(len(block), float(NEST_CODES.index(vol)))
         for k in keys:
             cols[f"hp_{k}"] = np.full(len(block), hp[k])
         if self.search:
@@ -269,11 +321,35 @@ class LNNGARCHTask:
         return pd.DataFrame(cols, index=block.index)
 
 
+def _measure(data: pd.DataFrame, *, required: bool) -> pd.Series | None:
+    """The range variance (the realised measure of Realized GARCH), None without a range."""
+    if "range" not in data.columns:
+        if required:
+            raise ConfigError("nesting Realized GARCH needs the daily range (a 'range' column "
+                              "of Parkinson volatilities in percent)")
+        return None
+    return (data["range"] ** 2).rename("measure")
+
+
+def _realized_forecast(result: Any, block: pd.DataFrame) -> pd.DataFrame:
+    """LNN-RealGARCH's one-step forecasts over ``block`` with the t VaR/ES of the classical
+    Realized GARCH task (a t fitted to the standardised residuals of the fit sample)."""
+    from validation.families.volatility_range import t_forecast_columns
+
+    covs = [c for c in block.columns if c not in ("returns", "range")]
+    f = result.filter(block["returns"], _measure(block, required=True),
+                      [block[c] for c in covs] or None, levels=LEVELS)
+    out = t_forecast_columns(result.mu, f["variance"].to_numpy(), result.std_resid.to_numpy(),
+                   block.index)
+    return out.join(f[["omega", "beta", "gamma"]])
+
+
 def ensemble_columns(members: list[pd.DataFrame], n: int) -> dict[str, Any]:
     """The ensemble's mean, variance, VaR/ES and parameter columns: the members' means.
 
     The order is ``mean, variance, VaR/ES by level, theta_*, nu``; ``theta_gamma`` is zero
-    where the nested model has none (GARCH), so every window has the same columns.
+    where the nested model has none (GARCH) and ``theta_alpha`` NaN where it has none
+    (Realized GARCH), so every window has the same columns.
     """
 
     def avg(col: str) -> np.ndarray:
@@ -285,7 +361,8 @@ def ensemble_columns(members: list[pd.DataFrame], n: int) -> dict[str, Any]:
         cols[es_column(lev)] = avg(es_column(lev))
     theta = {short: avg(name) for name, short in THETA.items() if name in members[0].columns}
     theta.setdefault("gamma", np.zeros(n))  # GARCH nested: gamma is 0, and every window has it
-    for short in THETA.values():
+    theta.setdefault("alpha", np.full(n, np.nan))  # Realized GARCH has no alpha
+    for short in _SHORT:
         if short in theta:
             cols[f"theta_{short}"] = theta[short]
     cols["nu"] = cols.get("theta_nu", np.full(n, np.nan))

@@ -23,7 +23,8 @@ from hybridrisk.results import LEVELS, es_column, var_column
 from validation.families.base import check_row
 from validation.walkforward import Window, split_window
 
-__all__ = ["HARTask", "RealizedGARCHTask", "RANGE_KINDS", "range_checks"]
+__all__ = ["HARTask", "RealizedGARCHTask", "RANGE_KINDS", "range_checks",
+           "t_forecast_columns"]
 
 #: Model kinds that need the ``range`` column.
 RANGE_KINDS = ("har", "realized-garch")
@@ -36,7 +37,8 @@ def _range_variance(data: pd.DataFrame, model: str) -> pd.Series:
     return data["range"] ** 2
 
 
-def _columns(mean: float, var: np.ndarray, z: np.ndarray, index: pd.Index) -> pd.DataFrame:
+def t_forecast_columns(mean: float, var: np.ndarray, z: np.ndarray, index: pd.Index
+                       ) -> pd.DataFrame:
     """Forecast columns, the innovations a standardised t fitted to ``z``."""
     from baselines.var import fit_student_t
     from hybridrisk.kernels.distributions import std_dist_ppf, std_dist_tail_mean
@@ -81,7 +83,7 @@ class HARTask:
         fit_in = fc.reindex(train.index).dropna()
         z = ((train["returns"].loc[fit_in.index] - mean) / np.sqrt(fit_in.clip(lower=1e-12))
              ).to_numpy()
-        return _columns(mean, var, z, block.index)
+        return t_forecast_columns(mean, var, z, block.index)
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class RealizedGARCHTask:
         h = res.filter(data["returns"], rv)
         mu = float(res.params["mu"])
         z = ((train["returns"] - mu) / np.sqrt(res.conditional_variance)).to_numpy()
-        return _columns(mu, h.loc[block.index].to_numpy(), z, block.index)
+        return t_forecast_columns(mu, h.loc[block.index].to_numpy(), z, block.index)
 
 
 def range_checks(data: pd.DataFrame) -> list[dict]:

@@ -180,7 +180,7 @@ def run_search(task: Any, span: pd.DataFrame) -> SearchResult:
         return _CACHE[key]
     h = task.search_holdout
     inner, hold = span.iloc[:-h], span.iloc[-h:]
-    vol, champion = task.nest(inner["returns"])
+    vol, champion = task.nest(inner)
     r2 = hold["returns"].to_numpy() ** 2
     rows = []
     for cand in candidates(task.grid):
@@ -243,9 +243,9 @@ def window_table(forecasts: Mapping[str, pd.DataFrame], challengers: Sequence[st
                  ) -> pd.DataFrame:
     """One row per challenger and window: the training span's end, the block, the nested
     recursion and the hyperparameters used."""
-    from validation.families.volatility_lnn import NESTABLE
+    from validation.families.volatility_lnn import NEST_CODES
 
-    names = list(NESTABLE)
+    names = list(NEST_CODES)
     rows = []
     for n in challengers:
         f = forecasts[n]
