@@ -22,6 +22,7 @@ _KINDS = {
     "LNNGARCHResult": "hybridrisk.hybrids.garch",
     "LNNEGARCHResult": "hybridrisk.hybrids.egarch",
     "LNNRealGARCHResult": "hybridrisk.hybrids.realized_garch",
+    "LNNGASCopulaResult": "hybridrisk.hybrids.copula_gas",
     "LNNDCCResult": "hybridrisk.hybrids.dcc",
     "LNNDNSResult": "hybridrisk.hybrids.dns",
     "LNNCopulaResult": "hybridrisk.hybrids.copula",

@@ -21,6 +21,7 @@ from validation.families.dependence_tasks import (
     DCCCopulaTask,
     GASCopulaTask,
     LNNCopulaTask,
+    LNNGASCopulaTask,
     StaticCopulaTask,
     fit_margins,
     portfolio_return,
@@ -150,7 +151,8 @@ def test_block_margins_are_arch_forecasts_and_standardized_t_pits(fx):
     LNNCopulaTask(copula_window=400, n_draws=500, epochs=1, max_train=400),
     LNNCopulaTask(copula_window=400, n_draws=500, epochs=1, max_train=400, ensemble=2,
                   covariates=True),
-], ids=["static-aic", "gas", "dcc", "lnn", "lnn-ensemble-covariates"])
+    LNNGASCopulaTask(copula_window=400, n_draws=500, epochs=1, max_train=400, n_starts=1),
+], ids=["static-aic", "gas", "dcc", "lnn", "lnn-ensemble-covariates", "lnn-gas"])
 def test_tasks_use_only_the_past(fx, task):
     data = fx.iloc[-700:]
     win = WalkForward(refit=15, oos=30, min_train=500).plan(data)[0]

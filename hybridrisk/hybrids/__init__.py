@@ -5,6 +5,7 @@ its classical benchmark: ``result.benchmark`` is the network-off model, equal to
 """
 
 from hybridrisk.hybrids.copula import LNNCopula, LNNCopulaResult
+from hybridrisk.hybrids.copula_gas import LNNGASCopula, LNNGASCopulaResult
 from hybridrisk.hybrids.dcc import LNNDCC, LNNDCCResult
 from hybridrisk.hybrids.dns import LNNDNS, LNNDNSResult
 from hybridrisk.hybrids.egarch import LNNEGARCH, LNNEGARCHResult
@@ -24,6 +25,8 @@ __all__ = [
     "LNNDCCResult",
     "LNNCopula",
     "LNNCopulaResult",
+    "LNNGASCopula",
+    "LNNGASCopulaResult",
     "LNNDNS",
     "LNNDNSResult",
     "LNNSABR",

@@ -179,6 +179,10 @@ class LNNCopula(HybridModel):
             out[k] = raw[k] if low is None else max(raw[k], low + BOUNDARY_FLOOR)
         return out
 
+    def _head_init(self, init: Mapping[str, float]) -> dict[str, float]:
+        """The head's starting values among the benchmark's parameters."""
+        return dict(init)
+
     def _features(self, columns: list[str], covariates: list[pd.Series]) -> Features:
         c1, c2 = columns
         base = [f"{c1}_u", f"{c2}_u", f"{c1}_absz", f"{c2}_absz", "z_product"]
@@ -232,7 +236,7 @@ class LNNCopula(HybridModel):
         feats.fit_stats(raw, split)
         x = feats.standardise(raw)
         with seeded(seed):  # the seed fixes the initial weights, privately
-            net = self.build_net(x.shape[1], init_map)
+            net = self.build_net(x.shape[1], self._head_init(init_map))
         dev = self.device
         xt = torch.as_tensor(x, device=dev)
         tt = torch.as_tensor(Features.times(pits.index), device=dev) if self.use_times else None
@@ -273,6 +277,10 @@ class LNNCopulaResult(HybridResult):
     pits, covariates, history, init
         The fitted PITs and covariates, the training history, the benchmark parameters.
     """
+
+    #: The model class (rebuilt from the saved spec) and the summary's title.
+    model_class: type[LNNCopula] = LNNCopula
+    title = "LNN-Copula Model Results"
 
     def __init__(self, *, spec: dict[str, Any], net: ThetaNet, pits: pd.DataFrame,
                  covariates: list[pd.Series], features: Features, init: dict[str, float],
@@ -458,11 +466,7 @@ class LNNCopulaResult(HybridResult):
         ev, dev = self._ev, self.device
         theta = {k: torch.full((n_paths,), float(v[-1]), dtype=torch.float64, device=dev)
                  for k, v in ev["theta"].items()}
-        h = None if self.network_off else ev["h_last"].expand(n_paths, -1).contiguous()
-        nb = len(self.features.base)
-        mean = torch.as_tensor(self.features.mean[:nb], device=dev)
-        std = torch.as_tensor(self.features.std[:nb], device=dev)
-        held = torch.as_tensor(ev["x_last"][nb:], device=dev).expand(n_paths, -1)
+        h = self._sim_state(n_paths)
         draws, path = [], []
         for step in range(horizon):
             path.append(theta)
@@ -470,19 +474,33 @@ class LNNCopulaResult(HybridResult):
                                 rotation=self.rotation, generator=gen)
             draws.append(uu)
             if step < horizon - 1 and h is not None:
-                base = torch.as_tensor(_base_inputs(uu.cpu().numpy()), device=dev)
-                x = torch.cat([(base - mean) / std, held], dim=1).unsqueeze(1)
-                h = self.net.encoder(x, None, h0=h)[:, -1]
+                h = self._sim_step(uu, h)
                 theta = self.net.head(h)
         params = {k: torch.stack([p[k] for p in path], 1).cpu().numpy() for k in self.names}
         return torch.stack(draws, dim=1).cpu().numpy(), params
+
+    def _sim_state(self, n_paths: int) -> torch.Tensor | None:
+        """The encoder's state at the end of the sample for each path (None: network off)."""
+        if self.network_off:
+            return None
+        return self._ev["h_last"].expand(n_paths, -1).contiguous()
+
+    def _sim_step(self, uu: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The encoder's next state after the simulated PITs ``uu`` (covariates held)."""
+        dev, nb = self.device, len(self.features.base)
+        mean = torch.as_tensor(self.features.mean[:nb], device=dev)
+        std = torch.as_tensor(self.features.std[:nb], device=dev)
+        held = torch.as_tensor(self._ev["x_last"][nb:], device=dev).expand(len(uu), -1)
+        base = torch.as_tensor(_base_inputs(uu.cpu().numpy()), device=dev)
+        x = torch.cat([(base - mean) / std, held], dim=1).unsqueeze(1)
+        return self.net.encoder(x, None, h0=h)[:, -1]
 
     # -- reporting -----------------------------------------------------------------------------
 
     def summary(self) -> Summary:
         """Fit statistics, the benchmark and the parameter path (mean, spread, next value)."""
         spl, nspl = self.split_loglik(), self.benchmark.split_loglik()
-        model = LNNCopula.from_spec(self.spec).name
+        model = self.model_class.from_spec(self.spec).name
         h = self.history
         header = [
             ("Dep. Variables", ", ".join(self.pits.columns)), ("Model", model),
@@ -501,11 +519,14 @@ class LNNCopulaResult(HybridResult):
         table = pd.DataFrame({"benchmark": bench, "mean": path.mean(), "std": path.std(),
                               "min": path.min(), "max": path.max(),
                               "next": self.forecast(1).iloc[0]})
-        notes = [f"Benchmark: {self.init_source}.",
+        notes = [f"Benchmark: {self.init_source}.", *self._summary_notes(),
                  "Network parameters have no standard errors; AIC/BIC count every one of them.",
                  f"Inputs (as of the previous close): {', '.join(self.features.names)}."]
-        return Summary(title="LNN-Copula Model Results", header=header,
+        return Summary(title=self.title, header=header,
                        tables=[("Parameter path theta(t)", table)], notes=notes)
+
+    def _summary_notes(self) -> list[str]:
+        return []
 
     def __repr__(self) -> str:
         return (f"<LNNCopulaResult {self.family}/{self.rotation} {self.spec['cell']} "
@@ -535,9 +556,9 @@ class LNNCopulaResult(HybridResult):
     def load(cls, path: str | Path, *, device: str | torch.device | None = None
              ) -> LNNCopulaResult:
         """Load a result saved by :meth:`save` (checks the data hash)."""
-        tensors, meta = load_verified(path, kind="LNNCopulaResult")
+        tensors, meta = load_verified(path, kind=cls.__name__)
         spec, dev = meta["spec"], load_device(device)
-        model = LNNCopula.from_spec(spec, dev)
+        model = cls.model_class.from_spec(spec, dev)
         units = meta["index_units"]
         pits = pd.concat([series_from_payload(f"data.pit{j}", tensors, c, units[0])
                           for j, c in enumerate(meta["columns"])], axis=1)
@@ -546,7 +567,8 @@ class LNNCopulaResult(HybridResult):
         feats = model._features(list(meta["columns"]), covs)
         feats.names = list(meta["feature_names"])
         feats.mean, feats.std = tensors["features.mean"], tensors["features.std"]
-        net = restore_net(model.build_net(len(feats.names), meta["init"]), tensors)
+        net = restore_net(model.build_net(len(feats.names), model._head_init(meta["init"])),
+                          tensors)
         return cls(spec=spec, net=net, pits=pits, covariates=covs, features=feats,
                    init=meta["init"], init_source=meta["init_source"], split=meta["split"],
                    history=TrainHistory.from_dict(meta["history"]), config=meta["config"],

@@ -83,6 +83,7 @@ __all__ = [
     "patton_state",
     "patton_index",
     "score_statistics",
+    "scaled_score_from_statistics",
     "score",
     "fisher_information",
     "scaled_score",
@@ -444,6 +445,14 @@ def scaled_score(family: str, u: Any, f: Any, *, nu: Any = None, rotation: int =
     nu = _check_nu(family, nu)
     s1, s2 = score_statistics(family, u, rotation, nu)
     return _scaled(family, s1, s2, _tensor(f), nu, sc, _T)
+
+
+def scaled_score_from_statistics(family: str, s1: torch.Tensor, s2: torch.Tensor, f: Any, *,
+                                 nu: Any = None, scaling: str | None = None) -> torch.Tensor:
+    """:func:`scaled_score` from precomputed :func:`score_statistics` (torch, differentiable):
+    what a recursion whose ``f`` changes each step evaluates step by step."""
+    sc = check_dynamic(family, 0, scaling)
+    return _scaled(family, s1, s2, f, None if family != "student" else nu, sc, _T)
 
 
 def patton_forcing(family: str, u: Any, rotation: int = 0, nu: Any = None) -> torch.Tensor:

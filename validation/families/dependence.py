@@ -191,7 +191,7 @@ class DependenceFamily(Family):
         "sp500_nasdaq": "S&P 500 and NASDAQ Composite daily percent log returns 1999-2018",
     }))
     kinds: tuple[str, ...] = tuple(TASKS)
-    challenger_kinds: tuple[str, ...] = ("lnn-copula",)
+    challenger_kinds: tuple[str, ...] = ("lnn-copula", "lnn-gas")
     model_kinds: dict[str, str] = field(default_factory=dict)
     #: the user's two series may be percent or decimal returns, or prices
     units: ClassVar[tuple[str, ...]] = ("percent", "decimal", "price")

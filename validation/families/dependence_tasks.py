@@ -527,25 +527,34 @@ class LNNCopulaTask(_CopulaTask):
         if not isinstance(self.covariates, bool):
             raise ConfigError(f"covariates must be true or false, got {self.covariates!r}")
 
-    def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
+    def benchmark(self, span: pd.DataFrame) -> Any:
+        """The classical model the hybrid nests, estimated on the copula span."""
         from baselines.copulas import fit_copula
+
+        return fit_copula(span, self.family, self.rotation)
+
+    def model(self) -> Any:
+        """An unfitted hybrid of this task's settings."""
         from hybridrisk.hybrids import LNNCopula
+
+        return LNNCopula(self.cell, self.hidden_size, family=self.family,
+                         rotation=self.rotation)
+
+    def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
         from hybridrisk.hybrids.copula_inputs import pit_covariates
 
-        static = fit_copula(span, self.family, self.rotation)
+        static = self.benchmark(span)
         recent = span.iloc[-self.max_train:] if self.max_train else span
         block = margins.u_block
         cov = pit_covariates(pd.concat([recent, block])) if self.covariates else None
         names = K.PARAM_NAMES[self.family]
         paths = []
         for k in range(self.ensemble):
-            model = LNNCopula(self.cell, self.hidden_size, family=self.family,
-                              rotation=self.rotation)
-            res = model.fit(recent, None if cov is None else cov.loc[recent.index], init=static,
-                            seed=_member_seed(seed, k), epochs=self.epochs, lr=self.lr,
-                            window=self.window, burn_in=self.burn_in, penalty=self.penalty,
-                            patience=self.patience, val_fraction=self.val_fraction,
-                            progress=False)
+            res = self.model().fit(
+                recent, None if cov is None else cov.loc[recent.index], init=static,
+                seed=_member_seed(seed, k), epochs=self.epochs, lr=self.lr, window=self.window,
+                burn_in=self.burn_in, penalty=self.penalty, patience=self.patience,
+                val_fraction=self.val_fraction, progress=False)
             fc = res.filter(block, None if cov is None else cov.loc[block.index])
             paths.append(fc[list(names)].to_numpy())
         mean = np.mean(paths, axis=0)
@@ -554,6 +563,37 @@ class LNNCopulaTask(_CopulaTask):
         theta = kernel_theta(self.family, p1, mean[:, -1])
         return self.family, self.rotation, p1, p2, _static_logscore(
             self.family, self.rotation, block, theta)
+
+
+@dataclass(frozen=True)
+class LNNGASCopulaTask(LNNCopulaTask):
+    """The LNN-GAS copula challenger (:class:`hybridrisk.hybrids.LNNGASCopula`): as
+    :class:`LNNCopulaTask`, but the hybrid nests the GAS(1,1) copula estimated on the copula
+    span (the GAS champion's own fit, ``n_starts`` optimiser starts), so with the network off
+    its log scores are that champion's (up to the recursion's start, ``max_train`` days before
+    the block, whose effect decays as ``B`` to that power)."""
+
+    kind: ClassVar[str] = "lnn-gas"
+    scaling: str | None = None
+    n_starts: int = 2
+
+    def __post_init__(self) -> None:
+        from hybridrisk.kernels.copula_dynamics import check_dynamic
+
+        super().__post_init__()
+        check_dynamic(self.family, self.rotation, self.scaling)
+
+    def benchmark(self, span: pd.DataFrame) -> Any:
+        from baselines.copula_gas import fit_gas_copula
+
+        return fit_gas_copula(span, self.family, self.rotation, scaling=self.scaling,
+                              n_starts=self.n_starts)
+
+    def model(self) -> Any:
+        from hybridrisk.hybrids import LNNGASCopula
+
+        return LNNGASCopula(self.cell, self.hidden_size, family=self.family,
+                            rotation=self.rotation, scaling=self.scaling)
 
 
 def _member_seed(seed: int, k: int) -> int:
@@ -566,4 +606,5 @@ def _member_seed(seed: int, k: int) -> int:
 
 #: Task class of each model kind a config may name.
 TASKS: dict[str, type] = {t.kind: t for t in (StaticCopulaTask, PattonCopulaTask,
-                                              GASCopulaTask, DCCCopulaTask, LNNCopulaTask)}
+                                              GASCopulaTask, DCCCopulaTask, LNNCopulaTask,
+                                              LNNGASCopulaTask)}
