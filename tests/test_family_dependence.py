@@ -85,7 +85,7 @@ def test_user_data_two_price_series():
 def test_roles_follow_kinds_not_names():
     fam = DependenceFamily()
     names = list(fam.default_models(quick=False))
-    assert fam.roles(names) == (names[:-1], ["LNN-Copula-t"])
+    assert fam.roles(names) == (names[:-2], ["LNN-Copula-t", "LNN-GAS-t"])
     fam.register({"LNN lookalike": StaticCopulaTask(), "mine": LNNCopulaTask()})
     assert fam.roles(["LNN lookalike", "mine"]) == (["LNN lookalike"], ["mine"])
     with pytest.raises(ConfigError, match="no known kind"):
@@ -310,7 +310,7 @@ def test_quick_campaign_end_to_end(tmp_path):
     assert list(head.index) == list(DependenceFamily().default_models(quick=True))
     assert np.isfinite(head["mean log score"]).all()
     assert res.checks["passed"].all(), res.checks.loc[~res.checks["passed"], "check"].tolist()
-    assert len(res.scores.tables["diebold_mariano"]) == 6
+    assert len(res.scores.tables["diebold_mariano"]) == 12  # 2 challengers x 6 champions
     u = res.forecasts["Static-t"][["u_1", "u_2"]]
     for f in res.forecasts.values():  # every model is scored at the same PITs
         pd.testing.assert_frame_equal(f[["u_1", "u_2"]], u)
@@ -318,5 +318,6 @@ def test_quick_campaign_end_to_end(tmp_path):
     assert "Kendall" in html and "Rosenblatt" in html
     # the executive summary states the challenger's verdict and its portfolio VaR
     assert res.scores.comparisons is not None
-    assert "LNN-Copula-t: " in html and "negative log score" in html
+    assert "LNN-Copula-t: " in html and "LNN-GAS-t: " in html
+    assert "negative log score" in html
     assert "Its 99% VaR passes" in html or "Its 99% VaR fails" in html

@@ -23,7 +23,7 @@ backtests (Kupiec, Christoffersen, DQ, Acerbi-Szekely Z2, Basel zones) of the eq
 portfolio.
 
 Roles follow kinds (``static-copula``, ``patton``, ``gas``, ``dcc``: champions;
-``lnn-copula``: challenger), never names, as in the curve family.
+``lnn-copula``, ``lnn-gas``: challengers), never names, as in the curve family.
 """
 
 from __future__ import annotations
@@ -264,6 +264,8 @@ class DependenceFamily(Family):
             "GAS-t": {"kind": "gas", "family": "student", **common, **dyn},
             "DCC-t": {"kind": "dcc", "dist": "t", **common},
             "LNN-Copula-t": {"kind": "lnn-copula", "family": "student", **common, **lnn},
+            # nests the GAS-t champion: the network moves its omega, A and B
+            "LNN-GAS-t": {"kind": "lnn-gas", "family": "student", **common, **dyn, **lnn},
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
@@ -563,6 +565,14 @@ class DependenceFamily(Family):
         rows.append(check_row("GAS-t with A = 0 nests the static t copula: log-likelihood",
                               "static MLE log-likelihood (pyvinecopulib)",
                               float(gas["loglik"].sum()), pv_ll, 1e-10))
+        from baselines.copula_gas import fit_gas_copula
+        from hybridrisk.hybrids import LNNGASCopula
+
+        gas_fit = fit_gas_copula(u, "student", n_starts=1)
+        lgas = LNNGASCopula("cfc", 4).fit(u, init=gas_fit, epochs=0, progress=False)
+        rows.append(check_row("LNN-GAS-t, network off: log-likelihood",
+                              "baselines.fit_gas_copula log-likelihood", lgas.nested_loglik(),
+                              float(gas_fit.loglik), 1e-12))
         pat = patton_copula_filter(u, "student", {"omega": float(patton_index("student", rho)),
                                                   "alpha": 0.0, "beta": 0.0, "nu": nu},
                                    initial=rho)
@@ -600,7 +610,9 @@ class DependenceFamily(Family):
                 "static copulas (Student-t, Gaussian, best by AIC), Patton (2006) and GAS "
                 "(Creal, Koopman & Lucas 2013) t copulas and DCC-t (Engle 2002) read as a t "
                 "copula; the challenger LNN-Copula replaces the constant copula parameters by "
-                "paths theta(t) produced by a liquid neural network from lagged PITs. Every "
+                "paths theta(t) produced by a liquid neural network from lagged PITs, and the "
+                "challenger LNN-GAS lets the network move the GAS-t copula's omega, A and B "
+                "(with the network off it is the GAS-t champion). Every "
                 "model is scored by the copula log density of the same out-of-sample PIT "
                 "pairs and by a VaR/ES backtest of an equally weighted portfolio."
             ),
@@ -635,6 +647,11 @@ class DependenceFamily(Family):
                 "starts at the static MLE of the same copula span, so with the network off "
                 "the challenger is the Static-t champion (its log-likelihood equals "
                 "pyvinecopulib's to 1e-10, checked live).",
+                "LNN-GAS: B in (-1, 1) and omega through the level omega / (1 - B), A > 0 "
+                "where the GAS estimate's A is; nu is the GAS estimate's; the head starts at "
+                "the GAS-t fit of the copula span, so with the network off the challenger is "
+                "the GAS-t champion (log-likelihood equal to the baseline's to 1e-12, checked "
+                "live).",
                 "Portfolio VaR/ES: each day's one-step joint distribution (GARCH-t margins "
                 "joined by the model's copula) is simulated with n_draws draws from the "
                 "window's seed, the same uniforms for every model; with k = round(n p) the VaR "
