@@ -264,8 +264,11 @@ class DependenceFamily(Family):
             "GAS-t": {"kind": "gas", "family": "student", **common, **dyn},
             "DCC-t": {"kind": "dcc", "dist": "t", **common},
             "LNN-Copula-t": {"kind": "lnn-copula", "family": "student", **common, **lnn},
-            # nests the GAS-t champion: the network moves its omega, A and B
-            "LNN-GAS-t": {"kind": "lnn-gas", "family": "student", **common, **dyn, **lnn},
+            # nests the GAS-t champion: the network moves its omega, A and B; a 5-seed
+            # ensemble reading the PIT covariates (the settings of LNN-Copula-t-ens5-cov,
+            # benchmarks/dependence_campaign.yaml)
+            "LNN-GAS-t": {"kind": "lnn-gas", "family": "student", "ensemble": 5,
+                          "covariates": True, **common, **dyn, **lnn},
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
