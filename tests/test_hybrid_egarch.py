@@ -17,10 +17,10 @@ from baselines import fit_garch
 from hybridrisk import datasets
 from hybridrisk.errors import ConfigError, ParameterDomainError
 from hybridrisk.hybrids import LNNEGARCH, LNNEGARCHResult
-from hybridrisk.hybrids.egarch import LogLevel
 from hybridrisk.kernels.distributions import arch_distribution, std_dist_rvs
 from hybridrisk.kernels.egarch import _forward_loop, egarch_log_variance, egarch_names
 from hybridrisk.kernels.garch import SQRT2_OV_PI, arch_backcast
+from hybridrisk.lnn.heads import AR1Level
 
 SMALL = dict(seed=3, epochs=4, window=100, burn_in=20, progress=False)
 NET = dict(backbone_units=8)
@@ -122,7 +122,7 @@ def test_names_follow_arch():
 
 
 def test_log_level_round_trip_and_domain():
-    c = LogLevel()
+    c = AR1Level()
     for omega, beta in ((-0.002113126621235928, 0.9824203051127597), (0.3, -0.5), (0.0, 0.0)):
         raw = torch.tensor(c.inverse([omega, beta]), dtype=torch.float64)
         o2, b2 = (float(v) for v in c.forward(raw))

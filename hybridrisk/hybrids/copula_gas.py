@@ -12,7 +12,7 @@ tanh f`` for the Gaussian and t copulas, inverse-Fisher scaling by default). The
 the inputs of :class:`~hybridrisk.hybrids.LNNCopula` (lagged PITs, normal-score magnitudes and
 product) and any covariates, as of the previous close. The head keeps ``-1 < B_t < 1`` and
 produces ``omega_t`` through the level ``mu_t = omega_t / (1 - B_t)``
-(:class:`~hybridrisk.hybrids.egarch.LogLevel`). ``A_t > 0`` where the benchmark's ``A`` is
+(:class:`~hybridrisk.lnn.heads.AR1Level`). ``A_t > 0`` where the benchmark's ``A`` is
 positive (the usual case): a negative ``A`` moves ``f`` along minus the score, and where the
 scaled score saturates (``rho`` near 1) the recursion then runs away, as a trial on the S&P 500
 and NASDAQ showed; else ``A_t`` is real. The t copula's ``nu`` is the benchmark's and is not
@@ -59,11 +59,10 @@ from hybridrisk.hybrids.copula import (
     _check_pits,
     _kernel_theta,
 )
-from hybridrisk.hybrids.egarch import LogLevel
 from hybridrisk.kernels import copula_dynamics as CD
 from hybridrisk.kernels.copulas import PARAM_NAMES, kendall_tau, log_density, tail_dependence
 from hybridrisk.kernels.copulas import simulate as simulate_pairs
-from hybridrisk.lnn.heads import Positive, Real
+from hybridrisk.lnn.heads import AR1Level, Positive, Real
 from hybridrisk.results import horizon_index
 
 __all__ = ["LNNGASCopula", "LNNGASCopulaResult"]
@@ -124,7 +123,7 @@ class LNNGASCopula(LNNCopula):
         # (omega, B) through the level mu = omega / (1 - B), as LNN-EGARCH does: with B near 1
         # (0.99 on equity pairs) a step in omega moves mu a hundred times as far, which drove
         # rho to -1 in a trial on the S&P 500 and NASDAQ
-        return {"level": LogLevel(("omega", "B")),
+        return {"level": AR1Level(("omega", "B")),
                 "A": Positive() if self._positive_a else Real()}
 
     #: Whether the head keeps A > 0 (set from the benchmark by :meth:`_head_init`).

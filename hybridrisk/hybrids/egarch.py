@@ -12,10 +12,11 @@ with the encoder and inputs of LNN-GARCH (:mod:`hybridrisk.hybrids.garch`): ``r_
 whatever the innovation distribution (the ``E|z|`` of a standard normal). The head keeps
 ``omega_t, alpha_t, gamma_t`` real, ``-1 < beta_t < 1`` (the log variance is stationary) and
 ``nu_t > 2``, ``-1 < lambda_t < 1``; nothing is clipped. ``omega`` and ``beta`` leave the head
-through the log-variance level ``omega / (1 - beta)`` (:class:`LogLevel`): with ``beta`` near 1
-a raw ``omega`` would make each optimiser step move the long-run variance ~75 times as far as
-it moves the others (a trial on the S&P 500 then lowered the in-sample likelihood). ``mu`` is
-the benchmark's and is not trained. Parameters are reported under arch's names.
+through the log-variance level ``omega / (1 - beta)`` (:class:`~hybridrisk.lnn.heads.AR1Level`):
+with ``beta`` near 1 a raw ``omega`` would make each optimiser step move the long-run variance
+~75 times as far as it moves the others (a trial on the S&P 500 then lowered the in-sample
+likelihood). ``mu`` is the benchmark's and is not trained. Parameters are reported under
+arch's names.
 
 Nesting. The head starts at the classical EGARCH estimate (``init``), so ``result.benchmark``
 (the network off) *is* arch's EGARCH: the same recursion, arch's order of operations, arch's
@@ -42,7 +43,6 @@ losses from the fitted innovation distribution scaled by the forecast volatility
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,7 +53,6 @@ import torch
 from hybridrisk.errors import (
     ConfigError,
     NumericalError,
-    ParameterDomainError,
 )
 from hybridrisk.hybrids._skeleton import (
     Features,
@@ -76,7 +75,7 @@ from hybridrisk.hybrids.garch import (
 from hybridrisk.kernels.distributions import log_density, shape_names
 from hybridrisk.kernels.egarch import egarch_log_variance, egarch_names, log_backcast
 from hybridrisk.kernels.garch import SQRT2_OV_PI, GARCHSpec, backcast_value, simulate_paths
-from hybridrisk.lnn.heads import Bounded, Constraint, GreaterThan, Real
+from hybridrisk.lnn.heads import AR1Level, Bounded, GreaterThan, Real
 from hybridrisk.results import LEVELS, Simulation, VolatilityForecast, horizon_index
 
 __all__ = ["LNNEGARCH", "LNNEGARCHResult"]
@@ -109,46 +108,6 @@ def _check_benchmark(init: Any, dist: str, mean: str) -> None:
         raise ConfigError(
             f"init is a (vol, p, o, q, dist, mean) = {found} model; LNN-EGARCH-{dist} nests "
             f"{want}")
-
-
-class LogLevel(Constraint):
-    """EGARCH's ``(omega, beta)`` through the log-variance level ``m = omega / (1 - beta)``.
-
-    Raw ``(m, b)``: ``beta = Bounded(-1, 1)(b)`` and ``omega = (1 - beta) m``; every real
-    ``omega`` and every ``-1 < beta < 1`` is reached, and the inverse is exact to a few ulps.
-    Training in ``m`` rather than ``omega`` matters: near ``beta = 1`` a step in ``omega``
-    moves the long-run log variance by ``1 / (1 - beta)`` times as much (about 75 on the
-    S&P 500), a step in ``m`` by itself, and a step in ``beta`` no longer moves the level.
-    """
-
-    size = 2
-    rule = "omega real, -1 < beta < 1"
-
-    def __init__(self, names: Sequence[str] = ("omega", "beta")) -> None:
-        if isinstance(names, str) or len(names) != 2 or len(set(names)) != 2:
-            raise ConfigError(f"LogLevel needs two distinct names, got {names!r}")
-        self.param_names = tuple(str(n) for n in names)
-        self._beta = Bounded(-1.0, 1.0)
-
-    def names(self, key: str) -> tuple[str, ...]:
-        return self.param_names
-
-    def forward(self, raw: torch.Tensor) -> list[torch.Tensor]:
-        beta = self._beta.forward(raw[..., 1:2])[0]
-        # 1 - beta = 2 sigmoid(-b), accurate to a few ulps even where beta is close to 1
-        return [2.0 * torch.sigmoid(-raw[..., 1]) * raw[..., 0], beta]
-
-    def inverse(self, values: Sequence[float]) -> list[float]:
-        omega, beta = (float(v) for v in values)
-        return [omega / (1.0 - beta), self._beta.inverse([beta])[0]]
-
-    def check(self, names: Sequence[str], values: Sequence[float]) -> None:
-        if not math.isfinite(float(values[0])):
-            raise ParameterDomainError(names[0], values[0], f"LogLevel: {self.rule}")
-        self._beta.check(names[1:], values[1:])
-
-    def __repr__(self) -> str:
-        return f"LogLevel({self.param_names})"
 
 
 def _canonical_init(init: Any, *, dist: str, mean: str) -> dict[str, float]:
@@ -213,7 +172,7 @@ class LNNEGARCH(HybridModel):
         return f"LNN-EGARCH-{self.dist} ({self.cell.upper()}, {self.hidden_size} units)"
 
     def head_spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {"level": LogLevel(), "alpha": Real(), "gamma": Real()}
+        spec: dict[str, Any] = {"level": AR1Level(), "alpha": Real(), "gamma": Real()}
         if self.dist in ("t", "skewt"):
             spec["nu"] = GreaterThan(2.0)
         if self.dist == "skewt":

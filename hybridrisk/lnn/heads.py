@@ -47,6 +47,7 @@ __all__ = [
     "Correlation",
     "Simplex",
     "SignedAsymmetry",
+    "AR1Level",
     "ParameterHead",
     "softplus",
     "softplus_inverse",
@@ -357,6 +358,47 @@ class SignedAsymmetry(Constraint):
 
     def __repr__(self) -> str:
         return f"SignedAsymmetry({self.param_names}, total={self.total})"
+
+
+class AR1Level(Constraint):
+    """An AR(1) recursion's ``(omega, beta)`` through its level ``m = omega / (1 - beta)``
+    (EGARCH's log variance, a GAS copula's ``f``).
+
+    Raw ``(m, b)``: ``beta = Bounded(-1, 1)(b)`` and ``omega = (1 - beta) m``; every real
+    ``omega`` and every ``-1 < beta < 1`` is reached, and the inverse is exact to a few ulps.
+    Training in ``m`` rather than ``omega`` matters: near ``beta = 1`` a step in ``omega``
+    moves the long-run log variance by ``1 / (1 - beta)`` times as much (about 75 on the
+    S&P 500), a step in ``m`` by itself, and a step in ``beta`` no longer moves the level.
+    """
+
+    size = 2
+    rule = "omega real, -1 < beta < 1"
+
+    def __init__(self, names: Sequence[str] = ("omega", "beta")) -> None:
+        if isinstance(names, str) or len(names) != 2 or len(set(names)) != 2:
+            raise ConfigError(f"AR1Level needs two distinct names, got {names!r}")
+        self.param_names = tuple(str(n) for n in names)
+        self._beta = Bounded(-1.0, 1.0)
+
+    def names(self, key: str) -> tuple[str, ...]:
+        return self.param_names
+
+    def forward(self, raw: torch.Tensor) -> list[torch.Tensor]:
+        beta = self._beta.forward(raw[..., 1:2])[0]
+        # 1 - beta = 2 sigmoid(-b), accurate to a few ulps even where beta is close to 1
+        return [2.0 * torch.sigmoid(-raw[..., 1]) * raw[..., 0], beta]
+
+    def inverse(self, values: Sequence[float]) -> list[float]:
+        omega, beta = (float(v) for v in values)
+        return [omega / (1.0 - beta), self._beta.inverse([beta])[0]]
+
+    def check(self, names: Sequence[str], values: Sequence[float]) -> None:
+        if not math.isfinite(float(values[0])):
+            raise ParameterDomainError(names[0], values[0], f"AR1Level: {self.rule}")
+        self._beta.check(names[1:], values[1:])
+
+    def __repr__(self) -> str:
+        return f"AR1Level({self.param_names})"
 
 
 # ----------------------------------------------------------------------------------------------
