@@ -301,21 +301,26 @@ class LNNCopulaResult(HybridResult):
         x = self.features.like(covs).inputs(_base_inputs(u.to_numpy()), u.index)
         return x, Features.times(u.index)
 
-    @torch.no_grad()
-    def _evaluate(self, u: pd.DataFrame | None = None, covs: list[pd.Series] | None = None
-                  ) -> dict[str, Any]:
-        """One full pass: theta for steps 0..T (T = one-step forecast), log density 0..T-1."""
-        u = self.pits if u is None else u
+    def _encode(self, u: pd.DataFrame, covs: list[pd.Series] | None
+                ) -> tuple[np.ndarray, torch.Tensor | None, dict[str, torch.Tensor]]:
+        """The inputs, the encoder's states (None with the network off) and the head's outputs
+        over ``u`` (steps 0..T)."""
         x, times = self._inputs(u, self.covariates if covs is None else covs)
         dev = self.device
         xt = torch.as_tensor(x, device=dev).unsqueeze(0)
         tt = torch.as_tensor(times, device=dev).unsqueeze(0) if self.spec["use_times"] else None
         if self.network_off:
-            h = None
-            theta = self.net.theta(xt, tt, nested=True)
-        else:
-            h = self.net.encoder(xt, tt)
-            theta = self.net.head(h)
+            return x, None, self.net.theta(xt, tt, nested=True)
+        h = self.net.encoder(xt, tt)
+        return x, h, self.net.head(h)
+
+    @torch.no_grad()
+    def _evaluate(self, u: pd.DataFrame | None = None, covs: list[pd.Series] | None = None
+                  ) -> dict[str, Any]:
+        """One full pass: theta for steps 0..T (T = one-step forecast), log density 0..T-1."""
+        u = self.pits if u is None else u
+        dev = self.device
+        x, h, theta = self._encode(u, covs)
         th = {k: v[0] for k, v in theta.items()}
         arg = _kernel_theta(self.family, th)
         ll = log_density(self.family, torch.tensor(u.to_numpy(), device=dev),

@@ -240,16 +240,8 @@ class LNNGASCopulaResult(LNNCopulaResult):
                   ) -> dict[str, Any]:
         """One full pass: f and theta for steps 0..T (T = one-step forecast), ll 0..T-1."""
         u = self.pits if u is None else u
-        x, times = self._inputs(u, self.covariates if covs is None else covs)
         dev = self.device
-        xt = torch.as_tensor(x, device=dev).unsqueeze(0)
-        tt = torch.as_tensor(times, device=dev).unsqueeze(0) if self.spec["use_times"] else None
-        h = None
-        if self.network_off:
-            dyn = self.net.theta(xt, tt, nested=True)
-        else:
-            h = self.net.encoder(xt, tt)
-            dyn = self.net.head(h)
+        x, h, dyn = self._encode(u, covs)
         ut = torch.tensor(u.to_numpy(), device=dev)
         s1, s2 = CD.score_statistics(self.family, ut, self.rotation, self.nu)
         pad = s1.new_zeros(1)  # step T has no observation: its score is never used

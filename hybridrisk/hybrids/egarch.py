@@ -74,9 +74,9 @@ from hybridrisk.hybrids.garch import (
 )
 from hybridrisk.kernels.distributions import log_density, shape_names
 from hybridrisk.kernels.egarch import egarch_log_variance, egarch_names, log_backcast
-from hybridrisk.kernels.garch import SQRT2_OV_PI, GARCHSpec, backcast_value, simulate_paths
+from hybridrisk.kernels.garch import SQRT2_OV_PI, GARCHSpec, backcast_value
 from hybridrisk.lnn.heads import AR1Level, Bounded, GreaterThan, Real
-from hybridrisk.results import LEVELS, Simulation, VolatilityForecast, horizon_index
+from hybridrisk.results import LEVELS, VolatilityForecast
 
 __all__ = ["LNNEGARCH", "LNNEGARCHResult"]
 
@@ -311,17 +311,8 @@ class LNNEGARCHResult(LNNGARCHResult):
 
     # -- forecasts -----------------------------------------------------------------------------
 
-    def _paths(self, n_paths: int, horizon: int, seed: int | None
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """Return and variance paths from the end of the sample, theta at ``theta_{T+1}``."""
-        ev = self._ev
-        spec = GARCHSpec(mean=self.mean, vol="egarch", o=1, dist=self.dist)
-        params = np.asarray([self.mu if p == "mu" else float(ev["theta"][p][-1])
-                             for p in self.names])
-        e_hist = self.resid.to_numpy()[-1:]
-        h_hist = ev["sigma2"][-2:-1]
-        return simulate_paths(spec, params, e_hist, h_hist, int(n_paths), int(horizon),
-                              np.random.default_rng(seed))
+    def _spec(self) -> GARCHSpec:
+        return GARCHSpec(mean=self.mean, vol="egarch", o=1, dist=self.dist)
 
     def forecast(self, horizon: int = 1, *, levels: Sequence[float] = LEVELS,
                  simulations: int = 10_000, seed: int | None = 0) -> VolatilityForecast:
@@ -334,36 +325,7 @@ class LNNEGARCHResult(LNNGARCHResult):
         (step 1 is the one-step forecast itself). The Monte Carlo standard error of step
         ``h`` is ``std(sigma2_h) / sqrt(simulations)``.
         """
-        if int(horizon) < 1:
-            raise ConfigError(f"horizon must be >= 1, got {horizon!r}")
-        if int(simulations) < 1:
-            raise ConfigError(f"simulations must be >= 1, got {simulations!r}")
-        ev = self._ev
-        th = {k: float(v[-1]) for k, v in ev["theta"].items()}
-        var = np.full(int(horizon), float(ev["sigma2"][-1]))
-        method = "analytic"
-        if int(horizon) > 1:
-            _, paths = self._paths(int(simulations), int(horizon), seed)
-            var[1:] = paths[:, 1:].mean(axis=0)
-            method = "simulation"
-        idx = horizon_index(horizon)
-        value_at_risk, es = self._risk(th, var, levels)
-        cols = pd.Index([float(lv) for lv in levels], name="level")
-        return VolatilityForecast(
-            mean=pd.Series(self.mu, index=idx, name="mean"),
-            variance=pd.Series(var, index=idx, name="variance"),
-            value_at_risk=pd.DataFrame(value_at_risk, index=idx, columns=cols),
-            expected_shortfall=pd.DataFrame(es, index=idx, columns=cols),
-            method=method, origin=self.returns.index[-1], params=self.next_params,
-        )
-
-    def simulate(self, n_paths: int, horizon: int, seed: int | None = None) -> Simulation:
-        """Simulate return paths from the end of the sample, theta held at ``theta_{T+1}``
-        (:func:`hybridrisk.kernels.garch.simulate_paths`, numpy generator ``seed``)."""
-        if int(n_paths) < 1 or int(horizon) < 1:
-            raise ConfigError("n_paths and horizon must be >= 1")
-        rets, var = self._paths(int(n_paths), int(horizon), seed)
-        return Simulation(rets, var, self.returns.index[-1], seed)
+        return self._simulated_forecast(horizon, levels, simulations, seed)
 
     # -- reporting -----------------------------------------------------------------------------
 

@@ -505,7 +505,13 @@ class LNNGARCHResult(HybridResult):
         ev = self._ev
         th = {k: float(v[-1]) for k, v in ev["theta"].items()}
         var = expected_variance(th, float(ev["sigma2"][-1]), int(horizon))
-        idx = horizon_index(horizon)
+        return self._forecast_frame(var, levels, "analytic")
+
+    def _forecast_frame(self, var: np.ndarray, levels: Sequence[float], method: str
+                        ) -> VolatilityForecast:
+        """The forecast object for variances ``var`` (steps 1..h), shapes at ``theta_{T+1}``."""
+        th = {k: float(v[-1]) for k, v in self._ev["theta"].items()}
+        idx = horizon_index(len(var))
         value_at_risk, es = self._risk(th, var, levels)
         cols = pd.Index([float(lv) for lv in levels], name="level")
         return VolatilityForecast(
@@ -513,8 +519,22 @@ class LNNGARCHResult(HybridResult):
             variance=pd.Series(var, index=idx, name="variance"),
             value_at_risk=pd.DataFrame(value_at_risk, index=idx, columns=cols),
             expected_shortfall=pd.DataFrame(es, index=idx, columns=cols),
-            method="analytic", origin=self.returns.index[-1], params=self.next_params,
+            method=method, origin=self.returns.index[-1], params=self.next_params,
         )
+
+    def _simulated_forecast(self, horizon: int, levels: Sequence[float], simulations: int,
+                            seed: int | None) -> VolatilityForecast:
+        """Step 1 the model's own forecast; beyond, the mean variance of ``simulations``
+        paths of :meth:`_paths` (for recursions without a closed-form multi-step mean)."""
+        if int(horizon) < 1:
+            raise ConfigError(f"horizon must be >= 1, got {horizon!r}")
+        if int(simulations) < 1:
+            raise ConfigError(f"simulations must be >= 1, got {simulations!r}")
+        var = np.full(int(horizon), float(self._ev["sigma2"][-1]))
+        if int(horizon) == 1:
+            return self._forecast_frame(var, levels, "analytic")
+        var[1:] = self._paths(int(simulations), int(horizon), seed)[1][:, 1:].mean(axis=0)
+        return self._forecast_frame(var, levels, "simulation")
 
     def _extend(self, new_returns: pd.Series, new_covariates: Any
                 ) -> tuple[pd.Series, list[pd.Series], int]:
@@ -572,15 +592,23 @@ class LNNGARCHResult(HybridResult):
         """
         if int(n_paths) < 1 or int(horizon) < 1:
             raise ConfigError("n_paths and horizon must be >= 1")
+        rets, var = self._paths(int(n_paths), int(horizon), seed)
+        return Simulation(rets, var, self.returns.index[-1], seed)
+
+    def _spec(self) -> GARCHSpec:
+        """The recursion as :func:`~hybridrisk.kernels.garch.simulate_paths` takes it."""
+        return GARCHSpec(mean=self.mean, o=1 if self.vol == "gjr" else 0, dist=self.dist)
+
+    def _paths(self, n_paths: int, horizon: int, seed: int | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Return and variance paths from the end of the sample, theta at ``theta_{T+1}``."""
         ev = self._ev
-        spec = GARCHSpec(mean=self.mean, o=1 if self.vol == "gjr" else 0, dist=self.dist)
         params = np.asarray([self.mu if p == "mu" else float(ev["theta"][p][-1])
                              for p in self.names])
         e_hist = self.resid.to_numpy()[-1:]
         h_hist = ev["sigma2"][-2:-1]
-        rets, var = simulate_paths(spec, params, e_hist, h_hist, int(n_paths), int(horizon),
-                                   np.random.default_rng(seed))
-        return Simulation(rets, var, self.returns.index[-1], seed)
+        return simulate_paths(self._spec(), params, e_hist, h_hist, int(n_paths), int(horizon),
+                              np.random.default_rng(seed))
 
     # -- reporting -----------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ from hybridrisk.kernels.realized_garch import (
     realized_loglik_terms,
 )
 from hybridrisk.lnn.heads import Bounded, Real
-from hybridrisk.results import LEVELS, Simulation, VolatilityForecast, horizon_index
+from hybridrisk.results import LEVELS, VolatilityForecast
 
 __all__ = ["LNNRealGARCH", "LNNRealGARCHResult"]
 
@@ -342,26 +342,7 @@ class LNNRealGARCHResult(LNNGARCHResult):
         ``horizon = 1`` is exact (``method="analytic"``); beyond, the variance is simulated
         (``method="simulation"``): the mean over ``simulations`` paths at each step.
         """
-        if int(horizon) < 1:
-            raise ConfigError(f"horizon must be >= 1, got {horizon!r}")
-        if int(simulations) < 1:
-            raise ConfigError(f"simulations must be >= 1, got {simulations!r}")
-        ev = self._ev
-        var = np.full(int(horizon), float(ev["sigma2"][-1]))
-        method = "analytic"
-        if int(horizon) > 1:
-            var[1:] = self._paths(int(simulations), int(horizon), seed)[1][:, 1:].mean(axis=0)
-            method = "simulation"
-        idx = horizon_index(horizon)
-        value_at_risk, es = self._risk({}, var, levels)
-        cols = pd.Index([float(lv) for lv in levels], name="level")
-        return VolatilityForecast(
-            mean=pd.Series(self.mu, index=idx, name="mean"),
-            variance=pd.Series(var, index=idx, name="variance"),
-            value_at_risk=pd.DataFrame(value_at_risk, index=idx, columns=cols),
-            expected_shortfall=pd.DataFrame(es, index=idx, columns=cols),
-            method=method, origin=self.returns.index[-1], params=self.next_params,
-        )
+        return self._simulated_forecast(horizon, levels, simulations, seed)
 
     def filter(self, new_returns: pd.Series, new_measure: pd.Series | None = None,
                new_covariates: Any = None, *, levels: Sequence[float] = LEVELS
@@ -378,13 +359,6 @@ class LNNRealGARCHResult(LNNGARCHResult):
         m_all = pd.concat([self.measure, m_new])
         return self._filter_frame(self._evaluate(r_all, covs, m_all), r_all.index[n_fit:],
                                   n_fit, levels)
-
-    def simulate(self, n_paths: int, horizon: int, seed: int | None = None) -> Simulation:
-        """Simulate return paths from the end of the sample, theta held at ``theta_{T+1}``."""
-        if int(n_paths) < 1 or int(horizon) < 1:
-            raise ConfigError("n_paths and horizon must be >= 1")
-        rets, var = self._paths(int(n_paths), int(horizon), seed)
-        return Simulation(rets, var, self.returns.index[-1], seed)
 
     # -- reporting and persistence ----------------------------------------------------------------
 
