@@ -111,9 +111,45 @@ def test_leave_one_expiry_out_against_an_independent_computation(toy, toy_table)
             ref_tv = np.sqrt(((1 - lam) * w(a) + lam * w(b)) / t)
             np.testing.assert_allclose(tv.loc[tv["expiry"] == t, "model_vol"], ref_tv,
                                        atol=1e-9)
+    # the log rule: softplus^-1 alpha, artanh rho, softplus^-1 nu linear in log T, by hand
+    logr = leave_one_expiry_out(ModelSpec("sabr-log"), toy, toy_table, EQ, 0)
+    inv = lambda x: np.log(np.expm1(x))  # noqa: E731
+    for t in knots:
+        rest = toy_table.drop(index=t)
+        x, lt = np.log(rest.index.to_numpy()), np.log(t)
+        a = np.log1p(np.exp(np.interp(lt, x, inv(rest["alpha"].to_numpy()))))
+        r = np.tanh(np.interp(lt, x, np.arctanh(rest["rho"].to_numpy())))
+        n = np.log1p(np.exp(np.interp(lt, x, inv(rest["nu"].to_numpy()))))
+        k = toy.loc[toy["expiry"] == t, "strike"].to_numpy()
+        ref = implied_vol(100.0, torch.tensor(k), t, a, 1.0, r, n).numpy()
+        np.testing.assert_allclose(logr.loc[logr["expiry"] == t, "model_vol"], ref, rtol=1e-12)
+    assert not np.allclose(logr["model_vol"], lin["model_vol"], atol=1e-6)
     vols = toy.set_index(["expiry", "strike"])["vol"]
     err = lin.set_index(["expiry", "strike"])
     np.testing.assert_allclose(err["error_bp"], 1e4 * (err["model_vol"] - vols.loc[err.index]))
+
+
+def test_auto_interpolation_picks_the_rule_with_the_lower_inner_error(toy, toy_table):
+    from validation.families.smile_tasks import choose_interpolation, fit_surface_model
+
+    def mean_err(rule: str, q: pd.DataFrame, table: pd.DataFrame) -> float:
+        out = leave_one_expiry_out(ModelSpec(f"sabr-{rule}"), q, table, EQ, 0)
+        return float(out.groupby("expiry")["error_bp"].apply(
+            lambda e: np.sqrt(np.mean(e**2))).mean())
+
+    # nu like T^-1/2 over widely spaced expiries: the log rule follows it, linear in T not
+    steep = {0.02: (0.25, -0.4, 3.0), 0.1: (0.24, -0.45, 1.4), 0.5: (0.23, -0.5, 0.64),
+             2.0: (0.22, -0.55, 0.32), 5.0: (0.22, -0.6, 0.2)}
+    q = _surface(steep, wiggle=0.0)
+    table = fit_classical(q, EQ)
+    errs = {r: mean_err(r, q, table) for r in ("linear", "log")}
+    assert errs["log"] < errs["linear"] and choose_interpolation(q, table, EQ) == "log"
+    errs = {r: mean_err(r, toy, toy_table) for r in ("linear", "log")}
+    pick = choose_interpolation(toy, toy_table, EQ)
+    assert pick == min(errs, key=errs.get)
+    fit = fit_surface_model(ModelSpec("lnn-sabr", {"epochs": 2, "hidden_size": 2,
+                                                   "interpolation": "auto"}), q, table, EQ, 0)
+    assert fit.result.interpolation == "log"
 
 
 def test_held_out_quotes_never_reach_the_fit(toy, toy_table):
@@ -149,7 +185,8 @@ def test_scores_pooled_and_by_expiry():
     assert by.loc[by["label"] == "a", "classical"].item() == pytest.approx(np.sqrt(12.5))
     fam = SmileFamily()
     assert fam.roles(list(default_models(True))) == (
-        ["SABR per expiry", "SABR linear in T", "SABR total variance"], ["LNN-SABR"])
+        ["SABR per expiry", "SABR linear in T", "SABR log-linear in T", "SABR total variance"],
+        ["LNN-SABR"])
 
 
 def test_arbitrage_counts_inside_and_outside(toy, toy_table):
@@ -176,7 +213,7 @@ def test_tiny_campaign_end_to_end(tmp_path):
     assert list(head.index) == list(models)
     assert np.isfinite(head["pooled RMSE (bp)"]).all()
     assert res.checks["passed"].all(), res.checks
-    assert len(res.checks) == 10  # the data's hashes, three checks on each of three tenors
+    assert len(res.checks) == 13  # the data's hashes, four checks on each of three tenors
     assert res.report_html.is_file() and res.report_pdf.is_file()
     assert (tmp_path / "tables" / "loeo-summary.csv").is_file()
     html = res.report_html.read_text()

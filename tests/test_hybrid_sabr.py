@@ -88,6 +88,41 @@ def test_desk_interpolation_is_linear_in_t_and_flat_beyond():
     np.testing.assert_array_equal(out, [[1.0, -0.5], [2.0, 0.0], [3.0, 0.5]])
 
 
+def test_log_rule_interpolates_head_coordinates_in_log_t():
+    knots = np.array([0.25, 1.0])
+    p = np.array([[0.2, -0.3, 1.5], [0.3, -0.7, 0.5]])
+    out = desk_interpolation(knots, p, [0.1, 0.5, 4.0], "log")
+    # by hand: softplus^-1 / artanh at the knots, halfway in log T at 0.5 = sqrt(0.25 * 1)
+    inv = lambda x: np.log(np.expm1(x))  # noqa: E731
+    mid = [np.log1p(np.exp(0.5 * (inv(0.2) + inv(0.3)))),
+           np.tanh(0.5 * (np.arctanh(-0.3) + np.arctanh(-0.7))),
+           np.log1p(np.exp(0.5 * (inv(1.5) + inv(0.5))))]
+    np.testing.assert_allclose(out[1], mid, rtol=1e-14)
+    np.testing.assert_allclose(out[[0, 2]], p, rtol=1e-14)  # flat beyond the knots
+    with pytest.raises(ConfigError, match="interpolation"):
+        desk_interpolation(knots, p, [0.5], "cubic")
+
+
+def test_network_off_nests_the_log_rule(quotes, table):
+    res = LNNSABR(hidden_size=4, interpolation="log").fit(  # no early stop: it must move
+        quotes, init=table, epochs=20, lr=1e-2, seed=1, val_fraction=0.0)
+    knots, p = table.index.to_numpy(), table[["alpha", "rho", "nu"]].to_numpy()
+    k = F * np.exp(np.linspace(-0.6, 0.4, 11))
+    for t in [*knots, 0.05, 0.17, 0.7, 1.5, 3.0]:
+        a, r, n = desk_interpolation(knots, p, [t], "log")[0]
+        ref = implied_vol(F, torch.tensor(k), t, a, 1.0, r, n).numpy()
+        np.testing.assert_allclose(res.benchmark.implied_vol(k, t, forward=F), ref, rtol=0,
+                                   atol=1e-12)
+    # it differs from the linear rule between the knots, and the network moved it
+    cols = ["alpha", "rho", "nu"]
+    assert not np.allclose(res.benchmark.param_path([0.17])[cols].to_numpy(),
+                           desk_interpolation(knots, p, [0.17]), atol=1e-4)
+    assert not np.allclose(res.param_path([0.17, 0.7]).to_numpy(),
+                           res.benchmark.param_path([0.17, 0.7]).to_numpy(), atol=1e-6)
+    with pytest.raises(ConfigError, match="interpolation"):
+        LNNSABR(interpolation="spline")
+
+
 def test_constraints_hold_by_construction(quotes, table):
     res = LNNSABR(hidden_size=4).fit(quotes, init=table, epochs=0)
     with torch.no_grad():  # wild read-out weights: the head's raw outputs become huge

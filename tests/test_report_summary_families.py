@@ -149,17 +149,20 @@ def test_smile_report_sentences_are_computed(tmp_path):
     assert "0.01 in alpha, 0 in rho, 0 in nu" in parameters_text(par)
 
     # the settings note: this run's options, the search's table, the dataset
-    grid = pd.DataFrame([{**{k: v[0] for k, v in HYPERPARAMETER_GRID.items()},
+    other = {k: next(v for v in vals if v != LNN_SETTINGS[k])
+             for k, vals in HYPERPARAMETER_GRID.items()}
+    grid = pd.DataFrame([{**{k: LNN_SETTINGS[k] for k in HYPERPARAMETER_GRID},
                           "pooled RMSE (bp)": 7.0, "mean RMSE by expiry (bp)": 5.0},
-                         {**{k: v[1] for k, v in HYPERPARAMETER_GRID.items()},
+                         {**other,
                           "pooled RMSE (bp)": 8.0, "mean RMSE by expiry (bp)": 6.0}])
     grid.to_csv(tmp_path / "g.csv", index=False)
     quick = {**LNN_SETTINGS, "epochs": 80, "seeds": 2}
     note = hyperparameter_note("andreasen_huge", ["0", "1"], quick, tmp_path / "g.csv")
     assert "seed ensemble of 2 fits (seeds 0, 1; the default ensemble has 3)" in note
     assert "epochs 80 instead of 300" in note and "are its best row" in note
-    assert "grid of 8 settings" in note and "7.00 bp and the worst 8.00 bp" in note
-    assert "picked by looking at the equity surfaces" in note
+    assert "grid of 24 settings" in note and "7.00 bp and the worst 8.00 bp" in note
+    assert "interpolation {linear, log, auto}" in note
+    assert "added to it after the classical rules' leave-one-expiry-out errors" in note
     assert "the data the settings were chosen on" not in note
     grid.loc[0, "pooled RMSE (bp)"] = 9.0  # the defaults are no longer the search's winner
     grid.to_csv(tmp_path / "g.csv", index=False)

@@ -276,7 +276,7 @@ class HybridModel:
     def from_spec(cls, spec: Mapping[str, Any], device: str | torch.device = "cpu"
                   ) -> HybridModel:
         """Rebuild the model object from :meth:`spec` (what a saved result stores)."""
-        kw = {k: spec[k] for k in cls.family_keys}
+        kw = {k: spec[k] for k in cls.family_keys if k in spec}  # older files: defaults
         return cls(spec["cell"], spec["hidden_size"], device=device, **kw,
                    use_times=spec["use_times"], max_staleness=spec["max_staleness"],
                    on_stale=spec["on_stale"], head_layers=spec["head_layers"],

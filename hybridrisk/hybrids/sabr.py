@@ -8,8 +8,10 @@ parameters are a path in maturity ``T`` (beta fixed, as in the classical fit)::
 
 - ``L(T)`` is the **benchmark path**: the classical per-expiry calibrations
   (``baselines.fit_sabr``, passed in as ``init``) interpolated by the desk rule of
-  :func:`desk_interpolation` -- each of alpha, rho, nu **linear in T** between quoted expiries
-  and **flat** beyond them. ``w_i(T)`` are that rule's weights on the quoted expiries ``T_i``.
+  :func:`desk_interpolation` -- by default (``interpolation="linear"``) each of alpha, rho, nu
+  **linear in T** between quoted expiries and **flat** beyond them; with
+  ``interpolation="log"`` the unconstrained coordinates ``g^-1(theta)`` linear in **log T**
+  (flat beyond). ``w_i(T)`` are that rule's weights on the quoted expiries ``T_i``.
 - ``N(T)`` and ``o(T)`` (three components each) are the read-out of a liquid network's state
   ``h(T)`` (:class:`~hybridrisk.lnn.heads.ParameterHead`, ``Real`` outputs, zero weights and
   bias at the start). The network (a CTRNN on torchdiffeq by default; LTC, CfC or a Neural CDE)
@@ -81,7 +83,8 @@ from hybridrisk.lnn.heads import Correlation, Positive, Real
 from hybridrisk.results import Summary, format_number
 from hybridrisk.seed import torch_generator
 
-__all__ = ["LNNSABR", "LNNSABRResult", "SmileQuotes", "desk_interpolation", "PARAMS"]
+__all__ = ["LNNSABR", "LNNSABRResult", "SmileQuotes", "desk_interpolation", "PARAMS",
+           "INTERPOLATIONS"]
 
 #: The parameters that vary with maturity (beta is fixed, as in the classical fit).
 PARAMS: tuple[str, ...] = ("alpha", "rho", "nu")
@@ -95,27 +98,46 @@ _N_GRID = 41  # strikes per smile in the arbitrage penalty
 # ---------------------------------------------------------------- the desk interpolation
 
 
-def desk_interpolation(knots: Any, params: Any, expiries: Any) -> np.ndarray:
-    """Parameters linear in expiry between quoted expiries, flat beyond them.
+#: The desk rules for the parameters between quoted expiries (flat beyond them).
+INTERPOLATIONS: tuple[str, ...] = ("linear", "log")
+
+
+def desk_interpolation(knots: Any, params: Any, expiries: Any, rule: str = "linear"
+                       ) -> np.ndarray:
+    """The classical SABR parameters at any expiry: a desk rule between quoted expiries, flat
+    beyond them.
 
     Parameters
     ----------
     knots
         Quoted expiries in years, strictly increasing, shape (m,).
     params
-        Calibrated parameters at the knots, shape (m, p) (e.g. alpha, rho, nu).
+        Calibrated parameters at the knots, shape (m, 3): alpha, rho, nu.
     expiries
         Where to evaluate, shape (q,).
+    rule
+        ``"linear"``: each of alpha, rho, nu linear in T. ``"log"``: the head's unconstrained
+        coordinates (softplus^-1 alpha, artanh rho, softplus^-1 nu) linear in log T, so alpha
+        and nu stay positive and rho inside (-1, 1), and a parameter that moves like a power
+        of T at the short end (nu) is followed between sparse short expiries.
 
     Returns
     -------
     ndarray
-        Shape (q, p).
+        Shape (q, 3).
     """
     t = np.asarray(knots, dtype=np.float64)
     p = np.asarray(params, dtype=np.float64).reshape(t.size, -1)
     x = np.asarray(expiries, dtype=np.float64).reshape(-1)
-    return np.column_stack([np.interp(x, t, p[:, j]) for j in range(p.shape[1])])
+    if rule == "linear":
+        return np.column_stack([np.interp(x, t, p[:, j]) for j in range(p.shape[1])])
+    if rule != "log":
+        raise ConfigError(f"interpolation must be one of {INTERPOLATIONS}, got {rule!r}")
+    raw = _raw(p)
+    lt, lx = np.log(t), np.log(x)
+    r = np.column_stack([np.interp(lx, lt, raw[:, j]) for j in range(3)])
+    return np.column_stack([np.logaddexp(0.0, r[:, 0]), np.tanh(r[:, 1]),
+                            np.logaddexp(0.0, r[:, 2])])
 
 
 def _raw(p: np.ndarray) -> np.ndarray:
@@ -130,9 +152,10 @@ def _constrained(raw: torch.Tensor) -> torch.Tensor:
                        dim=-1)
 
 
-def _interp_weights(knots: np.ndarray, keep: np.ndarray, t: float) -> np.ndarray:
-    """Row vector ``w`` over all knots with ``w @ y`` the desk interpolation at ``t`` of the
-    values ``y`` at the kept knots (linear in T, flat beyond)."""
+def _interp_weights(knots: np.ndarray, keep: np.ndarray, t: float, rule: str = "linear"
+                    ) -> np.ndarray:
+    """Row vector ``w`` over all knots with ``w @ y`` the desk rule's interpolation at ``t`` of
+    the values ``y`` at the kept knots (linear in T, or in log T; flat beyond)."""
     idx = np.flatnonzero(keep)
     kn = knots[idx]
     w = np.zeros(len(knots))
@@ -142,7 +165,8 @@ def _interp_weights(knots: np.ndarray, keep: np.ndarray, t: float) -> np.ndarray
         w[idx[-1]] = 1.0
     else:
         i = int(np.searchsorted(kn, t))
-        lam = (t - kn[i - 1]) / (kn[i] - kn[i - 1])
+        a, b, x = (np.log(v) if rule == "log" else v for v in (kn[i - 1], kn[i], t))
+        lam = (x - a) / (b - a)
         w[idx[i - 1]], w[idx[i]] = 1.0 - lam, lam
     return w
 
@@ -295,8 +319,8 @@ class _Paths:
     """
 
     def __init__(self, knots: np.ndarray, params: np.ndarray, device: torch.device,
-                 use_times: bool, use_offset: bool) -> None:
-        self.knots = np.asarray(knots, np.float64)
+                 use_times: bool, use_offset: bool, rule: str = "linear") -> None:
+        self.knots, self.rule = np.asarray(knots, np.float64), rule
         self.params = np.asarray(params, np.float64)  # (m, 3)
         self.device, self.use_times, self.use_offset = device, use_times, use_offset
         lt = np.log(self.knots)
@@ -318,8 +342,8 @@ class _Paths:
                 ts = np.concatenate([self.knots[self.knots < t], [t]])
                 seqs.append(self._sequence(ts))
                 where[t] = (len(seqs) - 1, len(ts) + 1)
-            base = desk_interpolation(self.knots[keep], self.params[keep], [t])
-            rows.append((where[t], _interp_weights(self.knots, keep, t), base[0],
+            base = desk_interpolation(self.knots[keep], self.params[keep], [t], self.rule)
+            rows.append((where[t], _interp_weights(self.knots, keep, t, self.rule), base[0],
                          _raw(base)[0], float(use_o), t))
         length = max(len(c) for _, c in seqs)
         xs = np.zeros((len(seqs), length, 1))
@@ -411,11 +435,16 @@ class LNNSABR(HybridModel):
     >>> res.benchmark.implied_vol([4000.0, 4500.0], 0.5)                     # doctest: +SKIP
     """
 
-    family_keys = ("vol_type", "shift", "approx")
+    family_keys = ("vol_type", "shift", "approx", "interpolation")
 
     def __init__(self, cell: str = "ctrnn", hidden_size: int = 4, *,
                  vol_type: str = "lognormal", shift: float = 0.0, approx: str = "hagan",
-                 device: str | torch.device = "cpu", **kwargs: Any) -> None:
+                 interpolation: str = "linear", device: str | torch.device = "cpu",
+                 **kwargs: Any) -> None:
+        if interpolation not in INTERPOLATIONS:
+            raise ConfigError(f"interpolation must be one of {INTERPOLATIONS}, got "
+                              f"{interpolation!r}")
+        self.interpolation = interpolation
         if vol_type not in ("lognormal", "normal"):
             raise ConfigError(f"vol_type must be 'lognormal' or 'normal', got {vol_type!r}")
         if approx not in ("hagan", "floch_kennedy"):
@@ -667,8 +696,9 @@ class LNNSABRResult(HybridResult):
         self.seed, self.device, self.train = seed, device, dict(train)
         self.split = split or {}
         self.vol_type, self.shift, self.approx = spec["vol_type"], spec["shift"], spec["approx"]
+        self.interpolation = spec.get("interpolation", "linear")
         self.paths = _Paths(quotes.expiries, self.bench_params, device, spec["use_times"],
-                            bool(self.train.get("offset", True)))
+                            bool(self.train.get("offset", True)), self.interpolation)
         m = len(quotes.expiries)
         self.init = {"expiry": quotes.expiries.tolist(), "beta": self.beta,
                      **{p: self.bench_params[:, j].tolist() for j, p in enumerate(PARAMS)}}
@@ -795,6 +825,7 @@ class LNNSABRResult(HybridResult):
             ("RMSE (vol bp)", format_number(self.rmse_bp)),
             ("Benchmark RMSE", format_number(bench.rmse_bp)),
             ("Weights", str(self.weight or "equal")),
+            ("Interpolation (benchmark)", self.interpolation),
             ("Arbitrage penalty", format_number(self.train["arbitrage"])),
             ("Epochs (best / run)", f"{h.best_epoch} / {h.epochs_run}"),
             ("Parameters", str(self.num_params)),
@@ -803,8 +834,10 @@ class LNNSABRResult(HybridResult):
         table = p.join(bench.params[list(PARAMS)].add_suffix("(b)"))
         table.index = [f"{t:.4g}" for t in table.index]
         table["rmse_bp"] = self.rmse_by_expiry().to_numpy()
-        notes = ["Benchmark: per-expiry SABR calibrations, each parameter linear in expiry "
-                 "between quoted expiries and flat beyond (the network-off path).",
+        rule = ("each parameter linear in expiry" if self.interpolation == "linear" else
+                "softplus^-1 alpha, artanh rho, softplus^-1 nu linear in log expiry")
+        notes = [f"Benchmark: per-expiry SABR calibrations, {rule} between quoted expiries "
+                 "and flat beyond (the network-off path).",
                  "Network parameters have no standard errors.",
                  f"Early-stopping folds (expiries): {self.split.get('validation_expiries', [])}"]
         return Summary(title="LNN-SABR Results", header=header,

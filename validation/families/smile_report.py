@@ -65,17 +65,18 @@ def reference_checks(data: pd.DataFrame, specs: dict[str, SurfaceSpec], *,
         rows.append(check_row(f"{surface}: calibration RMSE minus SABRInterpolation's, worst "
                               "expiry (bp, <= 0 passes)", "QuantLib", max(excess, 0.0), 0.0,
                               1e-9))
-        res = LNNSABR(hidden_size=2, vol_type=spec.vol_type, shift=spec.shift).fit(
-            q, init=table, epochs=0)
-        lin = ClassicalSurface(table, spec, "sabr-linear")
-        diff = 0.0
-        for t, g in q.groupby("expiry"):
-            k, f = g["strike"].to_numpy(), float(g["forward"].iloc[0])
-            for tq in (float(t), float(t) * 1.1):  # quoted and unquoted expiries
-                a = res.benchmark.implied_vol(k, tq, forward=f)
-                diff = max(diff, float(np.max(np.abs(a - lin.smile(tq, f)(k)))))
-        rows.append(check_row(f"{surface}: LNN-SABR network off vs SABR linear in T (max "
-                              "abs. vol)", "classical surface", diff, 0.0, 1e-12))
+        for rule, name in (("linear", "SABR linear in T"), ("log", "SABR log-linear in T")):
+            res = LNNSABR(hidden_size=2, vol_type=spec.vol_type, shift=spec.shift,
+                          interpolation=rule).fit(q, init=table, epochs=0)
+            lin = ClassicalSurface(table, spec, f"sabr-{rule}")
+            diff = 0.0
+            for t, g in q.groupby("expiry"):
+                k, f = g["strike"].to_numpy(), float(g["forward"].iloc[0])
+                for tq in (float(t), float(t) * 1.1):  # quoted and unquoted expiries
+                    a = res.benchmark.implied_vol(k, tq, forward=f)
+                    diff = max(diff, float(np.max(np.abs(a - lin.smile(tq, f)(k)))))
+            rows.append(check_row(f"{surface}: LNN-SABR ({rule}) network off vs {name} (max "
+                                  "abs. vol)", "classical surface", diff, 0.0, 1e-12))
     return pd.DataFrame(rows)
 
 

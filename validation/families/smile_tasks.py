@@ -10,6 +10,10 @@ models:
   its own between expiries;
 - ``sabr-linear`` -- the per-expiry parameters linear in T, flat beyond the quoted expiries
   (:func:`hybridrisk.hybrids.sabr.desk_interpolation`; LNN-SABR's network-off benchmark);
+- ``sabr-log`` -- the per-expiry parameters in the head's unconstrained coordinates
+  (softplus^-1 alpha, artanh rho, softplus^-1 nu) linear in log T, flat beyond (the same
+  function with ``rule="log"``; the network-off benchmark of LNN-SABR with
+  ``interpolation="log"``);
 - ``sabr-total-variance`` -- total implied variance ``sigma^2 T`` linear in T at fixed
   moneyness (``log(K/F)``, or ``K - F`` for normal vols) between the per-expiry smiles of the
   two neighbouring expiries; flat implied vol at fixed moneyness beyond them;
@@ -43,6 +47,8 @@ __all__ = [
     "load_quotes",
     "fit_classical",
     "ClassicalSurface",
+    "CLASSICAL",
+    "choose_interpolation",
     "LNNSurface",
     "ModelSpec",
     "fit_surface_model",
@@ -89,7 +95,10 @@ SPECS: dict[str, SurfaceSpec] = {
     "eur_swaption_cube": SurfaceSpec("normal", 0.0, 0.03),
 }
 
-KINDS: tuple[str, ...] = ("sabr", "sabr-linear", "sabr-total-variance", "lnn-sabr")
+KINDS: tuple[str, ...] = ("sabr", "sabr-linear", "sabr-log", "sabr-total-variance",
+                          "lnn-sabr")
+#: the classical rules (every kind but LNN-SABR)
+CLASSICAL: tuple[str, ...] = KINDS[:4]
 
 
 def load_quotes(dataset: str) -> pd.DataFrame:
@@ -153,11 +162,11 @@ class ClassicalSurface:
 
     table: pd.DataFrame  # index expiry; alpha, beta, rho, nu, forward
     spec: SurfaceSpec
-    rule: str  # "sabr" | "sabr-linear" | "sabr-total-variance"
+    rule: str  # one of CLASSICAL
 
     def __post_init__(self) -> None:
-        if self.rule not in KINDS[:3]:
-            raise ConfigError(f"unknown classical rule {self.rule!r}; known: {KINDS[:3]}")
+        if self.rule not in CLASSICAL:
+            raise ConfigError(f"unknown classical rule {self.rule!r}; known: {CLASSICAL}")
         self.knots = np.asarray(self.table.index, dtype=np.float64)
 
     def params(self, expiries: Any) -> pd.DataFrame | None:
@@ -167,8 +176,8 @@ class ClassicalSurface:
         if self.rule == "sabr":
             i = np.abs(self.knots[None, :] - t[:, None]).argmin(axis=1)
             vals = p[i]
-        elif self.rule == "sabr-linear":
-            vals = desk_interpolation(self.knots, p, t)
+        elif self.rule in ("sabr-linear", "sabr-log"):
+            vals = desk_interpolation(self.knots, p, t, self.rule[5:])
         else:
             return None
         return pd.DataFrame(vals, columns=list(PARAMS), index=pd.Index(t, name="expiry"))
@@ -256,10 +265,22 @@ class ModelSpec:
         if self.kind not in KINDS:
             raise ConfigError(f"unknown smile model kind {self.kind!r}; known: {KINDS}")
         allowed = {"cell", "hidden_size", "epochs", "lr", "patience", "penalty",
-                   "val_fraction", "arbitrage", "loo", "weight", "seeds"}
+                   "val_fraction", "arbitrage", "loo", "weight", "seeds", "interpolation"}
         bad = sorted(set(self.options) - (allowed if self.kind == "lnn-sabr" else set()))
         if bad:
             raise ConfigError(f"unknown option(s) {bad} for a {self.kind!r} model")
+
+
+def choose_interpolation(quotes: pd.DataFrame, table: pd.DataFrame, spec: SurfaceSpec) -> str:
+    """LNN-SABR's nest chosen on the fit's own expiries: the desk rule (``"linear"`` or
+    ``"log"``) with the lower mean leave-one-expiry-out vol RMSE by expiry over ``quotes``
+    (ties: linear). Nothing outside ``quotes`` is looked at."""
+    err = {}
+    for rule in ("linear", "log"):
+        out = leave_one_expiry_out(ModelSpec(f"sabr-{rule}"), quotes, table, spec, 0)
+        err[rule] = float(out.groupby("expiry")["error_bp"].apply(
+            lambda e: np.sqrt(np.mean(np.square(e)))).mean())
+    return "log" if err["log"] < err["linear"] else "linear"
 
 
 def fit_surface_model(model: ModelSpec, quotes: pd.DataFrame, table: pd.DataFrame,
@@ -268,7 +289,9 @@ def fit_surface_model(model: ModelSpec, quotes: pd.DataFrame, table: pd.DataFram
     calibrations ``table``.
 
     LNN-SABR's option ``seeds`` (default 1) fits that many members under seeds ``seed,
-    seed + 1, ...`` and returns their ensemble (:class:`LNNSurface`).
+    seed + 1, ...`` and returns their ensemble (:class:`LNNSurface`); its option
+    ``interpolation`` is the nest's desk rule (``"linear"``, ``"log"``, or ``"auto"``:
+    :func:`choose_interpolation` on ``quotes``).
     """
     if model.kind != "lnn-sabr":
         return ClassicalSurface(table, spec, model.kind)
@@ -279,8 +302,12 @@ def fit_surface_model(model: ModelSpec, quotes: pd.DataFrame, table: pd.DataFram
     if n < 1:
         raise ConfigError(f"seeds must be at least 1, got {n}")
     cell, hidden = opt.pop("cell", "ctrnn"), opt.pop("hidden_size", 4)
+    rule = opt.pop("interpolation", "linear")
+    if rule == "auto":
+        rule = choose_interpolation(quotes, table, spec)
     fits = [LNNSABR(cell, hidden, vol_type=spec.vol_type, shift=spec.shift,
-                    approx=spec.approx).fit(quotes, init=table, seed=seed + i, **opt)
+                    approx=spec.approx, interpolation=rule).fit(quotes, init=table,
+                                                                seed=seed + i, **opt)
             for i in range(n)]
     return LNNSurface(fits[0], others=tuple(fits[1:]))
 
