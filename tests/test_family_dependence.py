@@ -321,3 +321,10 @@ def test_quick_campaign_end_to_end(tmp_path):
     assert "LNN-Copula-t: " in html and "LNN-GAS-t: " in html
     assert "negative log score" in html
     assert "Its 99% VaR passes" in html or "Its 99% VaR fails" in html
+    # LNN-GAS-t's epochs come from the nested search inside each training span
+    search = res.scores.tables["hyperparameter_search"]
+    assert set(search["candidate"]) == {"epochs=0", "epochs=5"}
+    assert search.groupby("search span")["chosen"].sum().eq(1).all()
+    f = res.forecasts["LNN-GAS-t"]
+    assert f["hp_epochs"].isin([0, 5]).all() and "Hyperparameter search" in html
+    assert len(res.scores.tables["hyperparameters_by_window"]) == 2

@@ -266,9 +266,12 @@ class DependenceFamily(Family):
             "LNN-Copula-t": {"kind": "lnn-copula", "family": "student", **common, **lnn},
             # nests the GAS-t champion: the network moves its omega, A and B; a 5-seed
             # ensemble reading the PIT covariates (the settings of LNN-Copula-t-ens5-cov,
-            # benchmarks/dependence_campaign.yaml)
+            # benchmarks/dependence_campaign.yaml); its epochs (0: the network off) chosen by
+            # the nested search on each training span (validation.families.dependence_search)
             "LNN-GAS-t": {"kind": "lnn-gas", "family": "student", "ensemble": 5,
-                          "covariates": True, **common, **dyn, **lnn},
+                          "covariates": True, "search": True,
+                          **({"grid": {"epochs": [0, 5]}} if quick else {}),
+                          **common, **dyn, **lnn},
         }
 
     def tasks(self, models: dict[str, dict[str, Any]], *, quick: bool) -> dict[str, Any]:
@@ -404,6 +407,7 @@ class DependenceFamily(Family):
                         "goodness_of_fit": "outcomes", "margin_pits": "outcomes",
                         "crisis": "sensitivity"}
         sc.formats = {"var_backtests": {"level": "{:.1%}", "expected": ".1f"}}
+        self._search_tables(sc, forecasts, challengers)
         if len(dm):
             # the common form of the executive summary: the loss is the negative log score
             neg = (-head[["mean log score"]]).rename(columns={"mean log score": NEG_LOG_SCORE})
@@ -414,6 +418,32 @@ class DependenceFamily(Family):
         self._verdicts(sc, head, dm, gof, backtests, challengers, best, names)
         sc.figures = self._figures(forecasts, rp, loss, challengers, best)
         return sc
+
+    @staticmethod
+    def _search_tables(sc: FamilyScores, forecasts: dict[str, pd.DataFrame],
+                       challengers: list[str]) -> None:
+        """The nested search's candidates and the settings used in each window."""
+        from validation.families.dependence_search import SCORE
+        from validation.families.volatility_search import search_table, window_table
+
+        search = search_table(forecasts, challengers, SCORE, "inner log score")
+        if len(search):
+            sc.tables["hyperparameter_search"] = search
+            sc.captions["hyperparameter_search"] = (
+                "Hyperparameter search inside the training span (nested walk-forward): each "
+                "candidate (epochs 0 is the network off, i.e. the nested copula) fitted with "
+                "margins and copula on the search span minus its last days, scored by the mean "
+                "copula log score of those held-out days; one search per calendar year, on the "
+                "whole calendar years of the training span before the year in which it ends; "
+                "ties go to the task's own settings")
+            sc.placement["hyperparameter_search"] = "sensitivity"
+            sc.formats["hyperparameter_search"] = {"inner log score": ".5f"}
+        windows = window_table(forecasts, challengers)
+        if len(windows):
+            sc.tables["hyperparameters_by_window"] = windows
+            sc.captions["hyperparameters_by_window"] = (
+                "The challenger's searched settings in each walk-forward window")
+            sc.placement["hyperparameters_by_window"] = "appendix"
 
     @staticmethod
     def _backtests(forecasts: dict[str, pd.DataFrame], rp: pd.Series, seed: int
@@ -654,7 +684,10 @@ class DependenceFamily(Family):
                 "where the GAS estimate's A is; nu is the GAS estimate's; the head starts at "
                 "the GAS-t fit of the copula span, so with the network off the challenger is "
                 "the GAS-t champion (log-likelihood equal to the baseline's to 1e-12, checked "
-                "live).",
+                "live). With search on (the default LNN-GAS-t) its number of epochs, 0 (the "
+                "network off) among them, is chosen once per calendar year by the mean log "
+                "score on the last 250 days of the training span, margins and copula refitted "
+                "without those days.",
                 "Portfolio VaR/ES: each day's one-step joint distribution (GARCH-t margins "
                 "joined by the model's copula) is simulated with n_draws draws from the "
                 "window's seed, the same uniforms for every model; with k = round(n p) the VaR "

@@ -25,6 +25,7 @@ knowing which task produced it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -497,6 +498,13 @@ class LNNCopulaTask(_CopulaTask):
     weighted normal-score correlations and joint-tail rates of the PITs
     (:func:`hybridrisk.hybrids.copula_inputs.pit_covariates`, default half-lives), computed
     from PITs up to the previous day.
+
+    ``search`` chooses the settings named in ``grid`` (default: epochs in {0, 5, 30}, 0 being
+    the network off) by a nested walk-forward inside the training span, once per calendar
+    year (:func:`~validation.families.dependence_search.run_copula_search`); the forecast
+    frame then records the values used (``hp_<setting>``), every candidate's inner log score
+    (``hp_logscore[...]``), the search span (``hp_search_start``, ``hp_search_end``;
+    ``YYYYMMDD``, NaN when the training span is too short to search) and ``train_end``.
     """
 
     kind: ClassVar[str] = "lnn-copula"
@@ -514,10 +522,25 @@ class LNNCopulaTask(_CopulaTask):
     max_train: int | None = 2000
     ensemble: int = 1
     covariates: bool = False
+    search: bool = False
+    grid: Any = None
+    search_holdout: int = 250
+    search_seed: int = 0
 
     def __post_init__(self) -> None:
+        from validation.families.dependence_search import DEFAULT_GRID, SEARCHABLE
+        from validation.families.volatility_search import normalise_grid
+
         super().__post_init__()
         K.check_family(self.family, self.rotation)
+        if not isinstance(self.search, bool):
+            raise ConfigError(f"search must be true or false, got {self.search!r}")
+        object.__setattr__(self, "grid", normalise_grid(
+            DEFAULT_GRID if self.grid is None else self.grid, SEARCHABLE, "LNN copula"))
+        for name, low in (("search_holdout", 50), ("search_seed", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ConfigError(f"{name} must be an integer of at least {low}, got {v!r}")
         v = self.max_train
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 200):
             raise ConfigError(f"max_train must be an integer of at least 200, got {v!r}")
@@ -526,6 +549,35 @@ class LNNCopulaTask(_CopulaTask):
             raise ConfigError(f"ensemble must be a positive integer, got {e!r}")
         if not isinstance(self.covariates, bool):
             raise ConfigError(f"covariates must be true or false, got {self.covariates!r}")
+
+    def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
+        if not self.search:
+            return super().__call__(data, window, seed)
+        from validation.families.dependence_search import SCORE, run_copula_search
+        from validation.families.volatility_search import (
+            candidates,
+            date_code,
+            label,
+            search_span,
+        )
+
+        train, _ = split_window(data, window)
+        span = search_span(train, holdout=self.search_holdout)
+        with one_thread():
+            found = run_copula_search(self, span) if span is not None else None
+        hp = found.chosen if found is not None else {k: getattr(self, k) for k, _ in self.grid}
+        out = dataclasses.replace(self, search=False, **hp)(data, window, seed)
+        n = len(out)
+        for k, v in hp.items():
+            out[f"hp_{k}"] = np.full(n, v)
+        scores = (dict(zip(found.table["candidate"], found.table["inner log score"],
+                           strict=True)) if found is not None else {})
+        for cand in candidates(self.grid):
+            out[f"hp_{SCORE}[{label(cand)}]"] = np.full(n, scores.get(label(cand), np.nan))
+        for col, pos in (("hp_search_start", 0), ("hp_search_end", -1)):
+            out[col] = np.full(n, date_code(span.index[pos]) if span is not None else np.nan)
+        out["train_end"] = np.full(n, date_code(train.index[-1]))
+        return out
 
     def benchmark(self, span: pd.DataFrame) -> Any:
         """The classical model the hybrid nests, estimated on the copula span."""

@@ -67,29 +67,31 @@ class SearchResult:
     chosen: dict[str, Any]
 
 
-def normalise_grid(grid: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    """A grid as ``((setting, (value, ...)), ...)`` from that form or a mapping (YAML)."""
+def normalise_grid(grid: Any, searchable: Sequence[str] = SEARCHABLE,
+                   model: str = "LNN-GARCH") -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """A grid as ``((setting, (value, ...)), ...)`` from that form or a mapping (YAML); the
+    settings must be among ``searchable`` (errors name ``model``)."""
     items = list(grid.items()) if isinstance(grid, Mapping) else list(grid or ())
     out = []
     for item in items:
         try:
             key, values = item
         except (TypeError, ValueError):
-            raise ConfigError(f"LNN-GARCH option grid: each entry is a setting and its "
+            raise ConfigError(f"{model} option grid: each entry is a setting and its "
                               f"values, got {item!r}") from None
-        if key not in SEARCHABLE:
-            raise ConfigError(f"LNN-GARCH option grid: {key!r} is not a searchable setting; "
-                              f"known: {list(SEARCHABLE)}")
+        if key not in searchable:
+            raise ConfigError(f"{model} option grid: {key!r} is not a searchable setting; "
+                              f"known: {list(searchable)}")
         vals = tuple(values) if isinstance(values, Sequence) and not isinstance(
             values, str) else (values,)
         if not vals:
-            raise ConfigError(f"LNN-GARCH option grid: {key!r} has no values")
+            raise ConfigError(f"{model} option grid: {key!r} has no values")
         out.append((str(key), vals))
     if not out:
-        raise ConfigError("LNN-GARCH option grid is empty: name at least one setting, or set "
+        raise ConfigError(f"{model} option grid is empty: name at least one setting, or set "
                           "search: false")
     if len({k for k, _ in out}) != len(out):
-        raise ConfigError(f"LNN-GARCH option grid names a setting twice: {[k for k, _ in out]}")
+        raise ConfigError(f"{model} option grid names a setting twice: {[k for k, _ in out]}")
     return tuple(out)
 
 
@@ -150,13 +152,18 @@ def search_span(train: pd.DataFrame, *, span: int | None = SEARCH_SPAN,
     return years if span is None else years.iloc[-span:]
 
 
-def _key(task: Any, span: pd.DataFrame) -> tuple:
+def span_digest(span: pd.DataFrame) -> str:
+    """SHA-256 of a search span's values, columns and dates (a cache key)."""
     digest = hashlib.sha256(np.ascontiguousarray(span.to_numpy(dtype=float)).tobytes())
     digest.update(repr(list(span.columns)).encode())
     digest.update(span.index.as_unit("ns").asi8.tobytes())
+    return digest.hexdigest()
+
+
+def _key(task: Any, span: pd.DataFrame) -> tuple:
     settings = (task.settings(), task.vol, task.dist, task.grid, task.search_holdout,
                 task.search_seed)
-    return repr(settings), len(span), digest.hexdigest()
+    return repr(settings), len(span), span_digest(span)
 
 
 def clear_search_cache() -> None:
@@ -191,37 +198,51 @@ def run_search(task: Any, span: pd.DataFrame) -> SearchResult:
         except NumericalError:
             score = float("inf")
         rows.append({"candidate": label(cand), **cand, "inner QLIKE": score})
-    table = pd.DataFrame(rows)
-    score = table["inner QLIKE"].to_numpy()
-    tied = np.flatnonzero(score == score.min())
-    # a tie (typically every candidate left at the benchmark by early stopping): the task's
-    # own settings when they are among the best, else the first in grid order
-    own = [i for i in tied if all(table.loc[i, k] == task.settings()[k] for k, _ in task.grid)]
-    best = int(own[0] if own else tied[0])
-    table["chosen"] = np.arange(len(table)) == best
-    chosen = {k: table.loc[best, k] for k, _ in task.grid}
-    chosen = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in chosen.items()}
-    out = SearchResult(table, chosen)
-    _CACHE[key] = out
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    out = choose(pd.DataFrame(rows), "inner QLIKE", task.grid, task.settings())
+    remember(_CACHE, key, out)
     return out
+
+
+def choose(table: pd.DataFrame, score: str, grid: Sequence[tuple[str, Sequence[Any]]],
+           own: Mapping[str, Any], *, maximise: bool = False) -> SearchResult:
+    """The search's winner: the candidate row of ``table`` with the lowest (``maximise``:
+    highest) ``score``. A tie (typically every candidate left at the benchmark by early
+    stopping) goes to the task's ``own`` settings when they are among the best, else to the
+    first in grid order. Marks the ``chosen`` column."""
+    s = table[score].to_numpy()
+    tied = np.flatnonzero(s == (s.max() if maximise else s.min()))
+    mine = [i for i in tied if all(table.loc[i, k] == own[k] for k, _ in grid)]
+    best = int(mine[0] if mine else tied[0])
+    table["chosen"] = np.arange(len(table)) == best
+    chosen = {k: table.loc[best, k] for k, _ in grid}
+    return SearchResult(table, {k: (v.item() if isinstance(v, np.generic) else v)
+                                for k, v in chosen.items()})
+
+
+def remember(cache: OrderedDict, key: tuple, result: SearchResult,
+             size: int = _CACHE_SIZE) -> None:
+    """Keep ``result`` in a process's small search cache (least recently used out)."""
+    cache[key] = result
+    while len(cache) > size:
+        cache.popitem(last=False)
 
 
 # ---------------------------------------------------------------------- report tables
 def _hp_keys(f: pd.DataFrame) -> list[str]:
-    return [c[3:] for c in f.columns if c.startswith("hp_") and not c.startswith("hp_qlike[")
+    return [c[3:] for c in f.columns if c.startswith("hp_") and "[" not in c
             and c not in ("hp_search_start", "hp_search_end")]
 
 
-def search_table(forecasts: Mapping[str, pd.DataFrame], challengers: Sequence[str]
-                 ) -> pd.DataFrame:
-    """One row per challenger, search span and candidate: the inner QLIKE, whether it was
-    chosen and how many out-of-sample days used the search's choice."""
+def search_table(forecasts: Mapping[str, pd.DataFrame], challengers: Sequence[str],
+                 score: str = "qlike", score_name: str = "inner QLIKE") -> pd.DataFrame:
+    """One row per challenger, search span and candidate: the inner score (columns
+    ``hp_<score>[candidate]``, reported as ``score_name``), whether it was chosen and how many
+    out-of-sample days used the search's choice."""
+    prefix = f"hp_{score}["
     rows = []
     for n in challengers:
         f = forecasts[n]
-        qcols = [c for c in f.columns if c.startswith("hp_qlike[")]
+        qcols = [c for c in f.columns if c.startswith(prefix)]
         if not qcols or "hp_search_end" not in f.columns:
             continue
         keys = _hp_keys(f)
@@ -231,10 +252,10 @@ def search_table(forecasts: Mapping[str, pd.DataFrame], challengers: Sequence[st
             first = sel.iloc[0]
             chosen = label({k: first[f"hp_{k}"] for k in keys})
             for c in qcols:
-                cand = c[len("hp_qlike["):-1]
+                cand = c[len(prefix):-1]
                 rows.append({"model": n, "search span": f"{_from_code(start)} .. "
                                                          f"{_from_code(end)}",
-                             "candidate": cand, "inner QLIKE": float(first[c]),
+                             "candidate": cand, score_name: float(first[c]),
                              "chosen": cand == chosen, "days using it": len(sel)})
     return pd.DataFrame(rows)
 
