@@ -30,7 +30,7 @@ parameters are a path in maturity ``T`` (beta fixed, as in the classical fit)::
 - ``alpha > 0``, ``-1 < rho < 1``, ``nu > 0`` hold by construction; nothing is clipped.
 
 Nesting. With the network off (``result.benchmark``) the path is ``L(T)`` itself, evaluated
-without the transforms, so its vols equal the classical linear-in-T surface's exactly (the
+without the transforms, so its vols equal the classical surface of its rule exactly (the
 untrained network gives the same to the transforms' round trip, ~1e-15).
 
 Training (one surface, all its quotes, seeded). The loss adds, in squared vol errors (bp,

@@ -289,7 +289,8 @@ def arbitrage_counts(model: Any, quotes: pd.DataFrame, spec: SurfaceSpec, *,
 
 @dataclass
 class SmileFamily(Family):
-    """Per-expiry SABR, SABR linear in T and total variance linear in T against LNN-SABR."""
+    """Per-expiry SABR and three classical rules in maturity (linear in T, log-linear in T,
+    total variance linear in T) against LNN-SABR."""
 
     name: str = "smile"
     datasets: dict[str, str] = field(default_factory=lambda: dict(DATASETS))
@@ -396,10 +397,14 @@ class SmileFamily(Family):
                 "alpha > 0 and nu > 0 by softplus, -1 < rho < 1 by tanh, applied to the "
                 "benchmark path plus the network's terms in unconstrained coordinates; beta "
                 "fixed as in the classical calibration.",
-                "L(T): per-expiry parameters linear in T, flat beyond the quotes (the desk "
-                "rule); w_i(T): the same rule's weights, so the network term vanishes at every "
-                "quoted expiry and for a constant network output.",
-                "Network off: theta(T) = L(T) exactly (the classical linear-in-T surface).",
+                "L(T): the per-expiry parameters interpolated by the nest's desk rule, flat "
+                "beyond the quotes: by default (interpolation = log, chosen on the EUR cube) "
+                "their unconstrained coordinates g^-1(theta) linear in log T, otherwise "
+                "(interpolation = linear) each parameter linear in T; w_i(T): the same rule's "
+                "weights, so the network term vanishes at every quoted expiry and for a "
+                "constant network output.",
+                "Network off: theta(T) = L(T) exactly (the classical surface of that rule: "
+                "SABR log-linear in T, or SABR linear in T).",
             ],
             "limitations": [
                 "One day of quotes per surface: leave-one-expiry-out tests interpolation and "

@@ -30,8 +30,9 @@ def reference_checks(data: pd.DataFrame, specs: dict[str, SurfaceSpec], *,
       both scored by the same formula and at QuantLib's effective beta (it replaces a fixed
       beta = 0 by 1e-7): the largest excess of our RMSE over QuantLib's in bp (0 when ours is
       never worse);
-    - LNN-SABR with the network off against the classical linear-in-T surface built here from
-      the same calibrations (largest absolute vol difference at every quote).
+    - LNN-SABR with the network off, under each desk rule (linear, log), against the
+      classical surface of that rule built here from the same calibrations (largest absolute
+      vol difference at the quoted expiries and 10% beyond each).
     """
     import QuantLib as ql
 

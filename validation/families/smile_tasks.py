@@ -9,7 +9,8 @@ models:
   uses the parameters of the nearest quoted expiry (in T): the per-expiry fit has no rule of
   its own between expiries;
 - ``sabr-linear`` -- the per-expiry parameters linear in T, flat beyond the quoted expiries
-  (:func:`hybridrisk.hybrids.sabr.desk_interpolation`; LNN-SABR's network-off benchmark);
+  (:func:`hybridrisk.hybrids.sabr.desk_interpolation`; the network-off benchmark of
+  LNN-SABR with ``interpolation="linear"``);
 - ``sabr-log`` -- the per-expiry parameters in the head's unconstrained coordinates
   (softplus^-1 alpha, artanh rho, softplus^-1 nu) linear in log T, flat beyond (the same
   function with ``rule="log"``; the network-off benchmark of LNN-SABR with
