@@ -168,7 +168,7 @@ def rank_pits(
 def garch_pits(
     returns: pd.DataFrame,
     *,
-    dist: Literal["t", "normal"] = "t",
+    dist: Literal["t", "skewt", "normal"] = "t",
     mean: Literal["constant", "zero"] = "constant",
     p: int = 1,
     o: int = 0,
@@ -184,8 +184,8 @@ def garch_pits(
         Percent returns, one column per series, DatetimeIndex (each column is validated by
         :func:`baselines.fit_garch`; at least its ``MIN_OBS`` rows).
     dist
-        Innovation distribution of the filters: ``"t"`` (standardized Student t, default) or
-        ``"normal"``.
+        Innovation distribution of the filters: ``"t"`` (standardized Student t, default),
+        ``"skewt"`` (Hansen's skew t) or ``"normal"``.
     mean, p, o, q, backcast
         Passed to :func:`baselines.fit_garch` (``o=1`` for GJR).
     return_fits
@@ -206,9 +206,10 @@ def garch_pits(
         For an unsupported ``dist``.
     """
     from baselines.garch import fit_garch
+    from hybridrisk.kernels.distributions import std_dist_cdf
 
-    if dist not in ("t", "normal"):
-        raise ConfigError(f"dist must be 't' or 'normal' for PITs, got {dist!r}")
+    if dist not in ("t", "skewt", "normal"):
+        raise ConfigError(f"dist must be 't', 'skewt' or 'normal' for PITs, got {dist!r}")
     if isinstance(returns, pd.Series):
         returns = returns.to_frame()
     data = check_timeseries(returns, name="returns", min_obs=1)
@@ -219,6 +220,9 @@ def garch_pits(
         if dist == "t":
             nu = float(res.params["nu"])
             out[col] = special.stdtr(nu, z * np.sqrt(nu / (nu - 2.0)))
+        elif dist == "skewt":
+            out[col] = std_dist_cdf("skewt", [float(res.params["eta"]),
+                                              float(res.params["lambda"])], z)
         else:
             out[col] = special.ndtr(z)
         fits[col] = res

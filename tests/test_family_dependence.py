@@ -314,6 +314,10 @@ def test_quick_campaign_end_to_end(tmp_path):
     u = res.forecasts["Static-t"][["u_1", "u_2"]]
     for f in res.forecasts.values():  # every model is scored at the same PITs
         pd.testing.assert_frame_equal(f[["u_1", "u_2"]], u)
+    # default margins: GARCH(1,1)-t, named in the margin table; the asymmetric margin
+    # option's identities are checked live too
+    assert (res.scores.tables["margin_pits"]["margin model"] == "garch-t").all()
+    assert res.checks["check"].str.contains("skew-t").sum() == 2
     html = res.report_html.read_text()
     assert "Kendall" in html and "Rosenblatt" in html
     # the executive summary states the challenger's verdict and its portfolio VaR

@@ -104,8 +104,20 @@ def test_garch_normal_pits_and_options(equities: pd.DataFrame) -> None:
     u = garch_pits(equities[["sp500"]].iloc[:1500], dist="normal", o=1)
     res = fit_garch(equities["sp500"].iloc[:1500], dist="normal", o=1)
     np.testing.assert_array_equal(u["sp500"].to_numpy(), special.ndtr(res.std_resid.to_numpy()))
-    with pytest.raises(ConfigError):
-        garch_pits(equities, dist="skewt")
+    with pytest.raises(ConfigError, match="dist must be"):
+        garch_pits(equities, dist="ged")
+
+
+def test_garch_skewt_pits_equal_arch_cdf(equities: pd.DataFrame) -> None:
+    """GJR-GARCH skew-t PITs are arch's own SkewStudent.cdf at the fit's residuals."""
+    from arch.univariate import SkewStudent
+
+    u, fits = garch_pits(equities[["sp500"]].iloc[:1500], dist="skewt", o=1, return_fits=True)
+    res = fits["sp500"]
+    ref = SkewStudent().cdf(res.std_resid.to_numpy(),
+                            res.params[["eta", "lambda"]].to_numpy())
+    np.testing.assert_allclose(u["sp500"].to_numpy(), ref, rtol=0, atol=1e-14)
+    assert float(res.params["lambda"]) < 0  # equity returns are left-skewed
 
 
 def test_garch_pits_reject_bad_returns(equities: pd.DataFrame) -> None:

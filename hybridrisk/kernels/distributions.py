@@ -47,6 +47,7 @@ __all__ = [
     "check_dist_params",
     "skewt_abc",
     "std_dist_ppf",
+    "std_dist_cdf",
     "std_dist_rvs",
     "std_dist_tail_mean",
     "tail_risk",
@@ -210,6 +211,30 @@ def skewt_abc(eta: float, lam: float) -> tuple[float, float, float]:
     return float(logc), float(a), float(b)
 
 
+def _skewt_ab(eta: Any, lam: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Hansen's ``a`` and ``b`` elementwise (arrays of ``eta`` and ``lambda``)."""
+    logc = gammaln((eta + 1) / 2) - gammaln(eta / 2) - 0.5 * np.log(np.pi * (eta - 2))
+    a = 4 * lam * np.exp(logc) * (eta - 2) / (eta - 1)
+    return a, np.sqrt(1 + 3 * lam**2 - a**2)
+
+
+def _broadcast_params(dist: str, dparams: Any, x: Any) -> tuple[np.ndarray, ...]:
+    """``x`` and each shape parameter of ``dist`` as float arrays of one common shape."""
+    x = np.asarray(x, dtype=float)
+    if dist not in DISTRIBUTIONS:
+        raise ConfigError(f"unknown distribution {dist!r}; known: {sorted(DISTRIBUTIONS)}")
+    if dist == "normal":
+        return (x,)
+    if not isinstance(dparams, list | tuple):
+        dparams = np.atleast_1d(np.asarray(dparams, dtype=float))
+    shapes = [np.asarray(d, dtype=float) for d in dparams]
+    if len(shapes) != len(DISTRIBUTIONS[dist]):
+        raise ConfigError(f"{dist} takes the shape parameters {DISTRIBUTIONS[dist]}, got "
+                          f"{len(shapes)} value(s)")
+    check_dist_params(dist, shapes)
+    return tuple(np.broadcast_arrays(x, *shapes))
+
+
 def std_dist_ppf(dist: str, dparams: Any, u: Any) -> np.ndarray:
     """Quantile function of the standardized (mean 0, variance 1) innovation distribution.
 
@@ -218,20 +243,19 @@ def std_dist_ppf(dist: str, dparams: Any, u: Any) -> np.ndarray:
     dist
         ``"normal"``, ``"t"`` (parameters ``[nu]``) or ``"skewt"`` (``[eta, lambda]``, Hansen 1994).
     dparams
-        Distribution parameters (empty for the normal).
+        Distribution parameters (empty for the normal); each may be an array that broadcasts
+        against ``u`` (a parameter per probability).
     u
         Probabilities in (0, 1).
     """
-    u = np.asarray(u, dtype=float)
-    dp = np.atleast_1d(np.asarray(dparams, dtype=float))
-    check_dist_params(dist, dp)
+    u, *shape = _broadcast_params(dist, dparams, u)
     if dist == "normal":
         return stats.norm.ppf(u)
     if dist == "t":
-        nu = dp[0]
+        nu = shape[0]
         return stats.t.ppf(u, nu) * np.sqrt((nu - 2) / nu)
-    eta, lam = dp
-    _, a, b = skewt_abc(eta, lam)
+    eta, lam = shape
+    a, b = _skewt_ab(eta, lam)
     left = u < (1 - lam) / 2
     # the two halves of Hansen's density are rescaled t densities joined at the mode -a/b
     tq = np.where(
@@ -241,6 +265,27 @@ def std_dist_ppf(dist: str, dparams: Any, u: Any) -> np.ndarray:
     )
     scale = np.where(left, 1 - lam, 1 + lam)
     return (tq * scale * np.sqrt(1 - 2 / eta) - a) / b
+
+
+def std_dist_cdf(dist: str, dparams: Any, z: Any) -> np.ndarray:
+    """Distribution function of the standardized innovation distribution (the PIT of ``z``).
+
+    The inverse of :func:`std_dist_ppf`, with the same parameters (arrays broadcast against
+    ``z``); equals arch's ``distribution.cdf``.
+    """
+    z, *shape = _broadcast_params(dist, dparams, z)
+    if dist == "normal":
+        return stats.norm.cdf(z)
+    if dist == "t":
+        nu = shape[0]
+        return stats.t.cdf(z * np.sqrt(nu / (nu - 2)), nu)
+    eta, lam = shape
+    a, b = _skewt_ab(eta, lam)
+    y = b * z + a
+    left = y < 0
+    scale = np.where(left, 1 - lam, 1 + lam)
+    f = stats.t.cdf(y / scale * np.sqrt(eta / (eta - 2)), eta)
+    return np.where(left, (1 - lam) * f, (1 - lam) / 2 + (1 + lam) * (f - 0.5))
 
 
 def std_dist_tail_mean(dist: str, dparams: Any, alpha: Any) -> np.ndarray:

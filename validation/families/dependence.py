@@ -243,11 +243,16 @@ class DependenceFamily(Family):
         return check_timeseries(out, name="data", ncols=2)
 
     def forecast_contract(self, data: pd.DataFrame) -> ForecastContract:
-        """The one-step distribution of each day, its log score and the portfolio VaR/ES."""
+        """The one-step distribution of each day, its log score and the portfolio VaR/ES.
+
+        ``lam_j`` (Hansen's skewness of margin ``j``; 0: the symmetric t) and ``margin_j``
+        (its model's position in ``MARGIN_SPECS``; 0: GARCH-t) may be left out."""
         levels = [c for lev in LEVELS for c in (var_column(lev), es_column(lev))]
         req = tuple(c for c in COPULA_COLUMNS if c not in ("rotation", "param2")) + tuple(levels)
         return ForecastContract("dependence", req,
-                                optional=(("rotation", 0.0), ("param2", float("nan"))),
+                                optional=(("rotation", 0.0), ("param2", float("nan")),
+                                          ("lam_1", 0.0), ("lam_2", 0.0), ("margin_1", 0.0),
+                                          ("margin_2", 0.0)),
                                 positive=("sigma_1", "sigma_2"))
 
     # ----------------------------------------------------------------- models
@@ -327,7 +332,8 @@ class DependenceFamily(Family):
             if not np.allclose(forecasts[n][["u_1", "u_2"]].to_numpy(), u0, rtol=0,
                                atol=1e-10):
                 raise ConfigError(f"model {n!r} scores other PITs than {names[0]!r}: every "
-                                  "model must use the family's margins (fit_margins)")
+                                  "model must use the family's margins (fit_margins) with the same "
+                                  "margins option")
         champions, challengers = self.split_roles(names)
         c1, c2 = data.columns[:2]
         rp = pd.Series(portfolio_return(data.loc[index, c1], data.loc[index, c2]), index=index,
@@ -357,7 +363,8 @@ class DependenceFamily(Family):
 
         gof = pd.DataFrame({n: rosenblatt_tests(forecasts[n]) for n in names}).T
         gof.index.name = "model"
-        marg = pd.DataFrame([{"series": c, "mean PIT": float(u0[:, j].mean()),
+        marg = pd.DataFrame([{"series": c, "margin model": _margin_models(forecasts[names[0]], j),
+                              "mean PIT": float(u0[:, j].mean()),
                               "var PIT (1/12 = 0.0833)": float(u0[:, j].var()),
                               "KS p": float(stats.kstest(u0[:, j], "uniform").pvalue)}
                              for j, c in enumerate((c1, c2))])
@@ -394,8 +401,9 @@ class DependenceFamily(Family):
                                "Cramer-von Mises) tests the whole one-step distribution, "
                                "margins included; e2 against U(0,1) and the independence of "
                                "(e1, e2) (Kendall) test the copula",
-            "margin_pits": "Out-of-sample PITs of the GARCH(1,1)-t margins (common to every "
-                           "model): uniformity",
+            "margin_pits": "Out-of-sample PITs of the margins (common to every model; the "
+                           "margin model of each series, with its number of days): "
+                           "uniformity",
             "dependence_paths": "Kendall's tau and tail-dependence coefficients of the "
                                 "one-step copulas over the out-of-sample span",
             "var_backtests": "VaR and ES backtests of the equally weighted portfolio by model "
@@ -545,6 +553,7 @@ class DependenceFamily(Family):
     def verify(self, data: pd.DataFrame, *, quick: bool) -> pd.DataFrame:
         import pyvinecopulib as pv
         import torch
+        from arch.univariate import SkewStudent
         from scipy import stats
 
         from baselines.copula_gas import gas_copula_filter
@@ -632,6 +641,23 @@ class DependenceFamily(Family):
                               "garch_pits (max abs PIT diff)", "baselines.garch_pits",
                               float(np.abs(m.u_train.to_numpy() - ref_u.to_numpy()).max()),
                               0.0, 1e-10))
+        # the asymmetric margins (margins: gjr-skewt, or chosen by bic): the same filter
+        # identity, and Hansen's skew-t distribution function against arch's own
+        m = fit_margins(sample, win, "gjr-skewt")
+        ref_u, ref_fits = garch_pits(sample.iloc[: win.train_end + 1], o=1, dist="skewt",
+                                     return_fits=True)
+        rows.append(check_row("GJR-GARCH skew-t margins: fixed-parameter filter over the "
+                              "training span vs garch_pits (max abs PIT diff)",
+                              "baselines.garch_pits",
+                              float(np.abs(m.u_train.to_numpy() - ref_u.to_numpy()).max()),
+                              0.0, 1e-10))
+        res = next(iter(ref_fits.values()))
+        ref = SkewStudent().cdf(res.std_resid.to_numpy(),
+                                res.params[["eta", "lambda"]].to_numpy())
+        rows.append(check_row("Hansen skew-t PITs of the GJR margin (max abs diff)",
+                              "arch SkewStudent.cdf",
+                              float(np.abs(m.u_train.iloc[:, 0].to_numpy() - ref).max()), 0.0,
+                              1e-14))
         return pd.DataFrame(rows)
 
     def describe(self) -> dict[str, Any]:
@@ -639,7 +665,9 @@ class DependenceFamily(Family):
             "scope": (
                 "One-day-ahead dependence between two daily return series (two exchange rates "
                 "or two equity indices), for portfolio VaR/ES and dependence monitoring. "
-                "Margins are GARCH(1,1)-t fitted on each training span (IFM); champions are "
+                "Margins are GARCH(1,1)-t by default, or GJR-GARCH and Hansen's skew t, or "
+                "the one of these with the smallest BIC per series and window (the margins "
+                "option), fitted on each training span (IFM); champions are "
                 "static copulas (Student-t, Gaussian, best by AIC), Patton (2006) and GAS "
                 "(Creal, Koopman & Lucas 2013) t copulas and DCC-t (Engle 2002) read as a t "
                 "copula; the challenger LNN-Copula replaces the constant copula parameters by "
@@ -651,8 +679,8 @@ class DependenceFamily(Family):
             ),
             "equations": [
                 r"r_{it} = \mu_i + \sigma_{it} z_{it},\quad \sigma_{it}^2 = \omega_i + "
-                r"\alpha_i \varepsilon_{i,t-1}^2 + \beta_i \sigma_{i,t-1}^2,\quad "
-                r"u_{it} = F_{\nu_i}(z_{it})",
+                r"(\alpha_i + \gamma_i 1_{\varepsilon_{i,t-1}<0}) \varepsilon_{i,t-1}^2 + "
+                r"\beta_i \sigma_{i,t-1}^2,\quad u_{it} = F_{\nu_i,\lambda_i}(z_{it})",
                 r"\mathrm{LS}_t = \log c(u_{1t}, u_{2t};\,\theta_{t\mid t-1}),\quad "
                 r"\log f(r_t) = \mathrm{LS}_t + \sum_i \log f_i(r_{it})",
                 r"\rho_t = \tilde\Lambda(\omega + \beta\rho_{t-1} + \alpha\,"
@@ -688,7 +716,7 @@ class DependenceFamily(Family):
                 "network off) among them, is chosen once per calendar year by the mean log "
                 "score on the last 250 days of the training span, margins and copula refitted "
                 "without those days.",
-                "Portfolio VaR/ES: each day's one-step joint distribution (GARCH-t margins "
+                "Portfolio VaR/ES: each day's one-step joint distribution (the margins "
                 "joined by the model's copula) is simulated with n_draws draws from the "
                 "window's seed, the same uniforms for every model; with k = round(n p) the VaR "
                 "is minus the k-th smallest draw and the ES minus the mean of the k smallest.",
@@ -701,12 +729,26 @@ class DependenceFamily(Family):
                 "The portfolio is rebalanced to equal weights every day; positions and "
                 "currency of account are not modelled (FX returns are those of the euro).",
                 "copula_window (when set, e.g. in quick runs) restricts every copula fit to "
-                "the last training PITs; DCC-t then also re-estimates its GARCH margins on "
+                "the last training PITs; DCC-t then also re-estimates its margins on "
                 "that span, which differ slightly from the family's.",
                 "The bundled equity sample ends on 2018-12-31; crisis periods outside the "
                 "out-of-sample span are not scored.",
             ],
         }
+
+
+def _margin_models(frame: pd.DataFrame, j: int) -> str:
+    """``"gjr-skewt"`` or ``"garch-t 250 d, gjr-t 750 d"``: the margin model of series ``j``
+    over a forecast frame's days (GARCH-t for frames that do not say)."""
+    from validation.families.dependence_margins import MARGIN_SPECS
+
+    col = f"margin_{j + 1}"
+    codes = frame[col].to_numpy().astype(int) if col in frame else np.zeros(len(frame), int)
+    names, counts = np.unique(codes, return_counts=True)
+    specs = list(MARGIN_SPECS)
+    if len(names) == 1:
+        return specs[int(names[0])]
+    return ", ".join(f"{specs[int(k)]} {int(c)} d" for k, c in zip(names, counts, strict=True))
 
 
 def path_figure(forecasts: Mapping[str, pd.DataFrame], columns: list[tuple[str, str]],

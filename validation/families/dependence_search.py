@@ -6,9 +6,10 @@ number of epochs, 0 -- the network off, i.e. the nested classical copula itself 
 is scored on the last ``holdout`` days of a *search span* inside the window's training span,
 as the campaign scores a model on its block:
 
-1. GARCH-t margins are fitted on the search span minus its last ``holdout`` days and filter
-   those days with their parameters fixed (:func:`~validation.families.dependence_tasks.
-   fit_margins`), so the held-out PITs are out of sample for the margins too;
+1. The task's margins (its ``margins`` option) are fitted on the search span minus its last
+   ``holdout`` days and filter those days with their parameters fixed
+   (:func:`~validation.families.dependence_margins.fit_margins`), so the held-out PITs are
+   out of sample for the margins too;
 2. the task, with the candidate's settings, one member and the seed ``search_seed``, fits its
    benchmark and network on the inner PITs (the last ``copula_window`` of them when set) and
    filters the held-out days;
@@ -84,21 +85,24 @@ def run_copula_search(task: Any, span: pd.DataFrame) -> SearchResult:
     per candidate: ``candidate``, its settings, ``inner log score``, ``chosen``) and the
     winning settings.
     """
-    from validation.families.dependence_tasks import fit_margins
+    from validation.families.dependence_margins import fit_margins
 
     key = _key(task, span)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     window = _inner_window(span, task.search_holdout)
-    margins = fit_margins(span, window)
+    margins = fit_margins(span, window, task.margins)
     inner = margins.u_train
     cspan = inner.iloc[-task.copula_window:] if task.copula_window else inner
     rows = []
+    # the candidates differ in training settings only: the benchmark they nest is fitted once
+    bench = task.benchmark(cspan)
     for cand in candidates(task.grid):
         member = dataclasses.replace(task, search=False, ensemble=1, **cand)
         try:
-            *_, logscore = member.copula(span, window, margins, cspan, task.search_seed)
+            *_, logscore = member.copula(span, window, margins, cspan, task.search_seed,
+                                         benchmark=bench)
             score = float(np.mean(logscore))
         except NumericalError:
             score = float("-inf")

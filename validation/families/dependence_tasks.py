@@ -3,11 +3,12 @@
 Every task does the same three things in a window (see :mod:`validation.families.dependence`
 for the scoring):
 
-1. **Margins (IFM).** A constant-mean GARCH(1,1)-t per series is fitted on the training span
-   (:func:`baselines.garch.fit_garch`) and run through the training span and the block with
-   its parameters fixed, so the PIT of day ``t`` uses returns up to ``t`` and parameters
-   estimated before the block: ``u_it = F_nu_i(z_it)``, ``F_nu`` the unit-variance t
-   distribution function. Every model of a campaign sees the same PITs.
+1. **Margins (IFM).** A constant-mean GARCH filter per series (GARCH(1,1)-t by default; the
+   ``margins`` option, :mod:`validation.families.dependence_margins`) is fitted on the
+   training span and run through the training span and the block with its parameters fixed,
+   so the PIT of day ``t`` uses returns up to ``t`` and parameters estimated before the
+   block: ``u_it = F_i(z_it)``, ``F_i`` the margin's unit-variance innovation distribution
+   function. Every model of a campaign sees the same PITs.
 2. **Copula.** The model is estimated on the training PITs (the last ``copula_window`` of
    them when set) and gives, for each block day, the one-step copula parameter from PITs up
    to ``t - 1``. The log score of day ``t`` is the copula log density ``log c(u_t; theta_t)``
@@ -18,15 +19,14 @@ for the scoring):
    Carlo noise -- and the VaR and ES of the equally weighted portfolio are read off the draws.
 
 The output row of day ``t`` describes that one-step distribution completely (margins:
-``mu_i, sigma_i, nu_i``; copula: ``family_code``, ``rotation``, ``param1``, ``param2``), so the
-scoring can compute Rosenblatt transforms and simulate the model for the ES backtest without
-knowing which task produced it.
+``mu_i, sigma_i, nu_i, lam_i``; copula: ``family_code``, ``rotation``, ``param1``,
+``param2``), so the scoring can compute Rosenblatt transforms and simulate the model for the
+ES backtest without knowing which task produced it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -34,12 +34,20 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from scipy import special
 
 from hybridrisk.errors import ConfigError
 from hybridrisk.kernels import copulas as K
 from hybridrisk.results import LEVELS, es_column, var_column
 from validation.families.base import one_thread
+from validation.families.dependence_margins import (
+    Margins,
+    check_margins,
+    fit_margins,
+    garch_filter,
+    margin_ppf,
+    std_t_cdf,
+    std_t_ppf,
+)
 from validation.walkforward import Window, split_window
 
 __all__ = [
@@ -48,6 +56,8 @@ __all__ = [
     "Margins",
     "fit_margins",
     "garch_filter",
+    "std_t_cdf",
+    "std_t_ppf",
     "copula_label",
     "kernel_theta",
     "simulate_pairs",
@@ -77,113 +87,6 @@ WEIGHTS = (0.5, 0.5)
 _TINY, _ONE = 2.0 ** -1074, 1.0 - 2.0 ** -53
 
 
-
-
-# ---------------------------------------------------------------- margins
-
-
-@dataclass(frozen=True)
-class Margins:
-    """GARCH(1,1)-t margins fitted on a training span and fixed through the block.
-
-    Attributes
-    ----------
-    u_train, u_block : DataFrame
-        PITs over the training span and the block (columns: the data's).
-    mu, nu : ndarray, shape (2,)
-        Constant mean and degrees of freedom of each margin.
-    sigma_block : ndarray, shape (n_block, 2)
-        One-step conditional volatility of each block day (from returns up to ``t - 1``).
-    """
-
-    u_train: pd.DataFrame
-    u_block: pd.DataFrame
-    mu: np.ndarray
-    nu: np.ndarray
-    sigma_block: np.ndarray
-
-    def columns(self) -> dict[str, np.ndarray]:
-        """The margin columns of a forecast frame."""
-        n = len(self.u_block)
-        out: dict[str, np.ndarray] = {}
-        for j in (0, 1):
-            out[f"u_{j + 1}"] = self.u_block.iloc[:, j].to_numpy()
-            out[f"mu_{j + 1}"] = np.full(n, self.mu[j])
-            out[f"sigma_{j + 1}"] = self.sigma_block[:, j]
-            out[f"nu_{j + 1}"] = np.full(n, self.nu[j])
-        return out
-
-
-def std_t_cdf(z: np.ndarray, nu: float) -> np.ndarray:
-    """Distribution function of the unit-variance Student t (arch's standardised t)."""
-    return special.stdtr(nu, z * math.sqrt(nu / (nu - 2.0)))
-
-
-def std_t_ppf(u: np.ndarray, nu: Any) -> np.ndarray:
-    """Quantile function of the unit-variance Student t."""
-    nu = np.asarray(nu, dtype=float)
-    return special.stdtrit(nu, u) * np.sqrt((nu - 2.0) / nu)
-
-
-def garch_filter(res: Any, returns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Residuals and conditional variances of a fitted GARCH(1,1) over ``returns``.
-
-    The recursion starts from the fit's own pre-sample variance (``res.backcast_value``), so
-    over the fit sample it reproduces the fit exactly and beyond it uses nothing but the
-    fixed parameters and past returns. (arch's ``fix`` would recompute the backcast and the
-    variance bounds from all of ``returns``, block included.)
-    """
-    from hybridrisk.kernels.garch import garch_variance
-
-    p = res.params
-    e = returns.to_numpy(dtype=np.float64) - float(p["mu"])
-    h = garch_variance(torch.from_numpy(e.copy()), float(p["omega"]), float(p["alpha[1]"]),
-                       float(p["beta[1]"]), backcast=float(res.backcast_value)).numpy()
-    return e, h
-
-
-def _std_resid(res: Any, returns: pd.Series) -> np.ndarray:
-    e, h = garch_filter(res, returns)
-    return e / np.sqrt(h)
-
-
-def fit_margins(data: pd.DataFrame, window: Window) -> Margins:
-    """IFM margins of one window: fit on the training span, filter through the block.
-
-    Parameters
-    ----------
-    data : DataFrame
-        Two columns of percent returns, the window's slice (training span then block).
-    window : Window
-        The walk-forward window.
-
-    Returns
-    -------
-    Margins
-
-    Raises
-    ------
-    DataValidationError
-        A PIT that rounds to 0 or 1 (a residual beyond double precision), naming the column
-        and the day.
-    """
-    from baselines.garch import fit_garch
-    from baselines.margins import check_pits
-
-    train, block = split_window(data, window)
-    u, sig, mu, nu = {}, [], [], []
-    for c in data.columns:
-        res = fit_garch(train[c], dist="t")
-        e, h = garch_filter(res, data[c])
-        n_u = float(res.params["nu"])
-        u[c] = std_t_cdf(e / np.sqrt(h), n_u)
-        sig.append(np.sqrt(h[-len(block):]))
-        mu.append(float(res.params["mu"]))
-        nu.append(n_u)
-    pits = pd.DataFrame(u, index=data.index, columns=data.columns)
-    check_pits(pits, name="GARCH-t PITs")
-    return Margins(pits.iloc[: len(train)], pits.iloc[len(train):], np.array(mu), np.array(nu),
-                   np.column_stack(sig))
 
 
 # ---------------------------------------------------------------- copula helpers
@@ -284,7 +187,9 @@ def simulate_portfolio(frame: pd.DataFrame, w: np.ndarray) -> np.ndarray:
         mu = frame[f"mu_{j}"].to_numpy()[:, None]
         sig = frame[f"sigma_{j}"].to_numpy()[:, None]
         nu = frame[f"nu_{j}"].to_numpy()[:, None]
-        r.append(mu + sig * std_t_ppf(u[..., j - 1], nu))
+        lam = (frame[f"lam_{j}"].to_numpy()[:, None] if f"lam_{j}" in frame
+               else np.zeros_like(nu))
+        r.append(mu + sig * margin_ppf(u[..., j - 1], nu, lam))
     return portfolio_return(r[0], r[1])
 
 
@@ -316,8 +221,12 @@ class _CopulaTask:
     copula_window: int | None = None
     #: simulated draws per day for the portfolio VaR/ES
     n_draws: int = 5000
+    #: the margin model (:data:`~validation.families.dependence_margins.MARGIN_CHOICES`);
+    #: every model of a campaign must name the same one
+    margins: str = "garch-t"
 
     def __post_init__(self) -> None:
+        check_margins(self.margins)
         for name in ("copula_window", "n_draws"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 100):
@@ -327,7 +236,7 @@ class _CopulaTask:
 
     def __call__(self, data: pd.DataFrame, window: Window, seed: int) -> pd.DataFrame:
         with one_thread():
-            m = fit_margins(data, window)
+            m = fit_margins(data, window, self.margins)
             span = m.u_train.iloc[-self.copula_window:] if self.copula_window else m.u_train
             family, rotation, p1, p2, logscore = self.copula(data, window, m, span, seed)
             return self._frame(m, family, rotation, p1, p2, logscore, seed)
@@ -353,6 +262,11 @@ class _CopulaTask:
         for k, v in var_es_from_draws(draws).items():
             out[k] = v
         return out
+
+
+def _std_resid(res: Any, returns: pd.Series) -> np.ndarray:
+    e, h = garch_filter(res, returns)
+    return e / np.sqrt(h)
 
 
 def _static_logscore(family: str, rotation: int, u: pd.DataFrame, theta: Any) -> np.ndarray:
@@ -448,7 +362,7 @@ class GASCopulaTask(_DynamicTask):
 class DCCCopulaTask(_CopulaTask):
     """DCC(1,1) of Engle (2002) as a copula: its one-step correlation (and ``nu``).
 
-    :func:`baselines.fit_dcc` estimates both stages (GARCH(1,1)-t margins, then the DCC
+    :func:`baselines.fit_dcc` estimates both stages (the family's margin models, then the DCC
     recursion on their standardized residuals) on the returns of the copula span; over the
     whole training span its margins are exactly the family's. The DCC's own residuals are
     filtered through the block with every parameter fixed, giving ``rho_t`` from data up to
@@ -469,7 +383,7 @@ class DCCCopulaTask(_CopulaTask):
 
         train, block = split_window(data, window)
         rets = train.loc[span.index]
-        res = fit_dcc(rets, dist=self.dist, univariate={"dist": "t"})
+        res = fit_dcc(rets, dist=self.dist, univariate=margins.fit_garch_options())
         both = data.loc[span.index[0]:]
         z = np.column_stack([_std_resid(res.univariate[c], both[c]) for c in data.columns])
         a, b = float(res.params["a"]), float(res.params["b"])
@@ -592,10 +506,12 @@ class LNNCopulaTask(_CopulaTask):
         return LNNCopula(self.cell, self.hidden_size, family=self.family,
                          rotation=self.rotation)
 
-    def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
+    def copula(self, data, window, margins, span, seed, benchmark=None):
+        """As the base class; ``benchmark``, when given, is :meth:`benchmark` of ``span``
+        already fitted (the nested search fits it once for all its candidates)."""
         from hybridrisk.hybrids.copula_inputs import pit_covariates
 
-        static = self.benchmark(span)
+        static = self.benchmark(span) if benchmark is None else benchmark
         recent = span.iloc[-self.max_train:] if self.max_train else span
         block = margins.u_block
         cov = pit_covariates(pd.concat([recent, block])) if self.covariates else None
