@@ -22,7 +22,6 @@ symmetric t, whose distribution function it then equals).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,12 +76,8 @@ class Margins:
     mu: np.ndarray
     nu: np.ndarray
     sigma_block: np.ndarray
-    lam: np.ndarray | None = None
-    specs: tuple[str, ...] = ("garch-t", "garch-t")
-
-    def __post_init__(self) -> None:
-        if self.lam is None:
-            object.__setattr__(self, "lam", np.zeros(len(self.mu)))
+    lam: np.ndarray
+    specs: tuple[str, ...]
 
     def columns(self) -> dict[str, np.ndarray]:
         """The margin columns of a forecast frame."""
@@ -103,9 +98,9 @@ class Margins:
                                                            strict=True)}
 
 
-def std_t_cdf(z: np.ndarray, nu: float) -> np.ndarray:
+def std_t_cdf(z: np.ndarray, nu: Any) -> np.ndarray:
     """Distribution function of the unit-variance Student t (arch's standardised t)."""
-    return special.stdtr(nu, z * math.sqrt(nu / (nu - 2.0)))
+    return special.stdtr(nu, z * np.sqrt(nu / (nu - 2.0)))
 
 
 def std_t_ppf(u: np.ndarray, nu: Any) -> np.ndarray:
@@ -122,7 +117,7 @@ def margin_cdf(z: np.ndarray, nu: Any, lam: Any) -> np.ndarray:
     nu, lam = np.broadcast_to(nu, z.shape), np.broadcast_to(lam, z.shape)
     sym = lam == 0
     out = np.empty_like(z)
-    out[sym] = special.stdtr(nu[sym], z[sym] * np.sqrt(nu[sym] / (nu[sym] - 2.0)))
+    out[sym] = std_t_cdf(z[sym], nu[sym])
     out[~sym] = std_dist_cdf("skewt", [nu[~sym], lam[~sym]], z[~sym])
     return out
 
