@@ -432,6 +432,7 @@ def fit_garch(
     q: int = 1,
     dist: DistKind = "normal",
     backcast: None | Literal["sample-variance"] | float = None,
+    starting_values: np.ndarray | None = None,
 ) -> GARCHResult:
     """Fit a univariate GARCH, GJR-GARCH (``o=1``) or EGARCH model by maximum likelihood.
 
@@ -451,6 +452,10 @@ def fit_garch(
     backcast
         ``None`` (arch's default), ``"sample-variance"`` (the benchmark convention) or a fixed
         pre-sample variance. See the module docstring.
+    starting_values
+        Where the optimiser starts, in the order of ``GARCHSpec.param_names()``; ``None``:
+        arch's own starting values. A nested model's estimates (a zero ``gamma[1]`` or
+        ``lambda``) give a start whose likelihood the fit can only improve on.
 
     Returns
     -------
@@ -484,7 +489,7 @@ def fit_garch(
         if mode == "sample-variance":
             # start from arch's fit with the backcast frozen at the OLS sample variance
             r0 = am.fit(disp="off", backcast=float(np.mean(ols_resid(spec.mean, ya) ** 2)),
-                        show_warning=False)
+                        starting_values=starting_values, show_warning=False)
             theta, converged = _fit_sample_variance(spec, ya, am, r0.params.to_numpy())
             e, h, v = _filter(spec, theta, ya, mode, None)
             # arch's own result at our estimates: zero iterations, backcast fixed at s2(mu_hat)
@@ -498,7 +503,7 @@ def fit_garch(
             bc_label: str | float = "sample-variance"
         else:
             ares = am.fit(disp="off", backcast=fixed if mode == "fixed" else None,
-                          show_warning=False)
+                          starting_values=starting_values, show_warning=False)
             converged = ares.convergence_flag == 0
             theta = ares.params.to_numpy()
             e, h, v = _filter(spec, theta, ya, mode, fixed)

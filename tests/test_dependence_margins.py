@@ -7,10 +7,13 @@ fit's own PITs over the training span).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from arch.univariate import SkewStudent, StudentsT
+from arch.utility.exceptions import ConvergenceWarning
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +151,37 @@ def test_bad_margins_and_mixed_campaigns_are_refused(equities, window) -> None:
     fam.register({n: TASKS["static-copula"]() for n in f})
     with pytest.raises(ConfigError, match="same margins option"):
         fam.score(f, equities, seed=0)
+
+
+# ---------------------------------------------------------------- fits below a nested model
+
+
+@pytest.fixture(scope="module")
+def eurchf() -> pd.Series:
+    """EUR/CHF percent log returns: the January 2015 jump lies in every training span."""
+    return DependenceFamily().load("ecb_fx:USD,CHF")["EURCHF"]
+
+
+def _plain(y: pd.Series, name: str):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit_garch(y, **MARGIN_SPECS[name])
+
+
+def test_a_fit_below_its_nested_model_is_refitted_from_the_nested_estimates(eurchf) -> None:
+    y = eurchf.loc[:"2022-11-07"]
+    garch, gjr = _plain(y, "garch-t"), _plain(y, "gjr-t")
+    # arch's start: GJR-t ends 1.2 below the GARCH-t it nests (benchmarks/margin_convergence.py)
+    assert gjr.loglik < garch.loglik - 1.0
+    spec, res = fit_margin(y, "gjr-t")
+    assert spec == "gjr-t" and res.loglik >= garch.loglik
+    # a fit above its nested model is the plain fit, bit for bit
+    _, skew = fit_margin(y, "gjr-skewt")
+    assert np.array_equal(skew.params.to_numpy(), _plain(y, "gjr-skewt").params.to_numpy())
+
+
+def test_a_fit_that_stays_below_its_nested_model_says_so(eurchf) -> None:
+    y = eurchf.loc[:"2023-08-03"]
+    with pytest.warns(ConvergenceWarning, match="below the nested GARCH"):
+        spec, res = fit_margin(y, "bic")
+    assert spec == "garch-t"  # BIC passes over the models that did not reach a maximum
