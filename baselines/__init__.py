@@ -38,6 +38,7 @@ from baselines.garch import (
     std_dist_ppf,
     std_dist_tail_mean,
 )
+from baselines.garch_constrained import constraint_slack, refit_inside_constraints
 from baselines.har import HARResult, fit_har, parkinson_variance
 from baselines.margins import check_pits, garch_pits, rank_pits
 from baselines.nss import (
@@ -124,6 +125,8 @@ __all__ = [
     "fit_nss_panel",
     "fit_student_t",
     "garch_loglik",
+    "constraint_slack",
+    "refit_inside_constraints",
     "historical_var_es",
     "normal_var_es",
     "nss_discount",
