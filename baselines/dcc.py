@@ -566,11 +566,27 @@ def _univariate_kwargs(univariate: Any, columns: Sequence[Any]) -> dict[Any, dic
     return {c: dict(univariate) for c in columns}
 
 
+def _given_stage1(stage1: Mapping[str, Any], x: pd.DataFrame) -> dict[str, Any]:
+    """The stage-1 fits given, checked to be one per column and fitted on that column."""
+    if set(stage1) != set(x.columns):
+        raise ConfigError(f"stage1 must hold one fit per column {list(x.columns)}, got "
+                          f"{list(stage1)}")
+    for c in x.columns:
+        fit = stage1[c]
+        if not (fit.resid.index.equals(x.index)
+                and np.allclose(fit.resid.to_numpy() + float(fit.params.get("mu", 0.0)),
+                                x[c].to_numpy(), rtol=0.0, atol=1e-10)):
+            raise DataValidationError("stage1", "the stage-1 fit was not made on these "
+                                      "returns", column=str(c))
+    return {c: stage1[c] for c in x.columns}
+
+
 def fit_dcc(
     returns: pd.DataFrame,
     *,
     dist: DCCDist = "normal",
     univariate: Mapping[str, Any] | None = None,
+    stage1: Mapping[str, Any] | None = None,
 ) -> DCCResult:
     """Fit a DCC(1,1)-GARCH model by two-stage quasi maximum likelihood.
 
@@ -585,6 +601,11 @@ def fit_dcc(
         Keyword arguments of :func:`~baselines.garch.fit_garch` for the stage-1 fits, either one
         dict for every series or a dict mapping column names to dicts. Default: constant-mean
         Gaussian GARCH(1,1) with arch's backcast.
+    stage1
+        Stage-1 fits already made (:class:`~baselines.garch.GARCHResult`, one per column,
+        each on exactly that column of ``returns``), e.g. re-maximised inside arch's
+        constraints (:func:`~baselines.garch_constrained.refit_inside_constraints`); used
+        instead of fitting with ``univariate``.
 
     Returns
     -------
@@ -608,8 +629,11 @@ def fit_dcc(
                                            f"{x.shape[1]}")
     if dist not in ("normal", "t"):
         raise ConfigError(f"dist must be 'normal' or 't', got {dist!r}")
-    kwargs = _univariate_kwargs(univariate, list(x.columns))
-    uni = {c: fit_garch(x[c], **kwargs[c]) for c in x.columns}
+    if stage1 is None:
+        kwargs = _univariate_kwargs(univariate, list(x.columns))
+        uni = {c: fit_garch(x[c], **kwargs[c]) for c in x.columns}
+    else:
+        uni = _given_stage1(stage1, x)
     res = list(uni.values())
     z = np.column_stack([r.std_resid.to_numpy() for r in res])
     T = z.shape[0]

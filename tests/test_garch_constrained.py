@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 from arch.utility.exceptions import ConvergenceWarning
 
+from baselines.dcc import fit_dcc
 from baselines.garch import fit_garch
 from baselines.garch_constrained import TOL, constraint_slack, refit_inside_constraints
 from baselines.garch_likelihood import garch_loglik
 from hybridrisk import datasets
+from hybridrisk.errors import ConfigError, DataValidationError
 from validation.families.dependence import DependenceFamily
 
 
@@ -99,3 +101,23 @@ def test_a_sample_variance_fit_is_refused() -> None:
     y = datasets.dem_gbp_returns()
     with pytest.raises(ValueError, match="sample-variance"):
         refit_inside_constraints(fit_garch(y, backcast="sample-variance"), always=True)
+
+
+def test_dcc_takes_stage_one_fits_as_given(eurchf) -> None:
+    fx = DependenceFamily().load("ecb_fx:USD,CHF").loc[:"2023-08-03"]
+    spec = {"o": 0, "dist": "t"}
+    plain = {c: _arch(fx[c], **spec) for c in fx.columns}
+    # the plain fits given are the plain DCC, bit for bit
+    ref = fit_dcc(fx, dist="t", univariate=spec)
+    same = fit_dcc(fx, dist="t", stage1=plain)
+    assert np.array_equal(same.params.to_numpy(), ref.params.to_numpy())
+    # the EUR/CHF fit inside the constraints moves the DCC's correlation parameters
+    inside = {c: refit_inside_constraints(f) for c, f in plain.items()}
+    moved = fit_dcc(fx, dist="t", stage1=inside)
+    assert np.array_equal(moved.univariate["EURCHF"].params.to_numpy(),
+                          inside["EURCHF"].params.to_numpy())
+    assert not np.array_equal(moved.params.to_numpy(), ref.params.to_numpy())
+    with pytest.raises(ConfigError, match="one fit per column"):
+        fit_dcc(fx, dist="t", stage1={"EURUSD": plain["EURUSD"]})
+    with pytest.raises(DataValidationError, match="not made on these returns"):
+        fit_dcc(fx.iloc[1:], dist="t", stage1={c: plain[c] for c in fx.columns})

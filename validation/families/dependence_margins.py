@@ -37,7 +37,7 @@ from baselines.garch_constrained import refit_inside_constraints
 from hybridrisk.errors import ConfigError
 from validation.walkforward import Window, split_window
 
-__all__ = ["MARGIN_SPECS", "MARGIN_CHOICES", "Margins", "check_margins", "fit_margin",
+__all__ = ["MARGIN_SPECS", "MARGIN_CHOICES", "Margins", "check_margins", "fit_margin", "margin_fit",
            "fit_margins", "garch_filter", "margin_cdf", "margin_ppf", "std_t_cdf", "std_t_ppf"]
 
 #: ``fit_garch`` options of each margin model.
@@ -95,11 +95,6 @@ class Margins:
             out[f"lam_{j + 1}"] = np.full(n, self.lam[j])
             out[f"margin_{j + 1}"] = np.full(n, list(MARGIN_SPECS).index(self.specs[j]))
         return out
-
-    def fit_garch_options(self) -> dict[Any, dict[str, Any]]:
-        """``fit_garch`` options of each column's margin (e.g. for DCC's first stage)."""
-        return {c: dict(MARGIN_SPECS[s]) for c, s in zip(self.u_train.columns, self.specs,
-                                                           strict=True)}
 
 
 def std_t_cdf(z: np.ndarray, nu: Any) -> np.ndarray:
@@ -215,6 +210,14 @@ def fit_margin(train: pd.Series, margins: str) -> tuple[str, Any]:
     fits = {n: _fit_spec(train, n, cache) for n in names}
     best = min(names, key=lambda n: fits[n].bic)
     return best, fits[best]
+
+
+def margin_fit(train: pd.Series, spec: str) -> Any:
+    """The fit of margin model ``spec`` (a key of :data:`MARGIN_SPECS`) that
+    :func:`fit_margin` makes, e.g. for DCC's first stage on a span of its own."""
+    if spec not in MARGIN_SPECS:
+        raise ConfigError(f"spec must be one of {list(MARGIN_SPECS)}, got {spec!r}")
+    return _fit_spec(train, spec, {})
 
 
 def fit_margins(data: pd.DataFrame, window: Window, margins: str = "garch-t") -> Margins:

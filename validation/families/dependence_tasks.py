@@ -380,10 +380,14 @@ class DCCCopulaTask(_CopulaTask):
 
     def copula(self, data, window, margins, span, seed):  # noqa: D102 - see the base class
         from baselines.dcc import dcc_correlations, fit_dcc
+        from validation.families.dependence_margins import margin_fit
 
         train, block = split_window(data, window)
         rets = train.loc[span.index]
-        res = fit_dcc(rets, dist=self.dist, univariate=margins.fit_garch_options())
+        # stage 1 is the family's own margin fit (inside arch's constraints) on the span
+        stage1 = {c: margin_fit(rets[c], spec) for c, spec in zip(data.columns, margins.specs,
+                                                                   strict=True)}
+        res = fit_dcc(rets, dist=self.dist, stage1=stage1)
         both = data.loc[span.index[0]:]
         z = np.column_stack([_std_resid(res.univariate[c], both[c]) for c in data.columns])
         a, b = float(res.params["a"]), float(res.params["b"])
