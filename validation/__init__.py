@@ -31,6 +31,9 @@ from validation.losses import fz0 as fz0
 from validation.losses import mse as mse
 from validation.losses import pinball as pinball
 from validation.losses import qlike as qlike
+from validation.var_scaling import nearest_passing_scale as nearest_passing_scale
+from validation.var_scaling import passing_scales as passing_scales
+from validation.var_scaling import var_scaling_frontier as var_scaling_frontier
 from validation.walkforward import WalkForward as WalkForward
 from validation.walkforward import WalkForwardResult as WalkForwardResult
 from validation.walkforward import Window as Window

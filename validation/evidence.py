@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from validation.var_scaling import SCALE_COLUMN, describe_scale
+
 __all__ = [
     "COMPARISON_COLUMNS",
     "ChallengerVerdict",
@@ -164,6 +166,8 @@ def var_status(backtests: pd.DataFrame | None, model: str, level: float = 0.99,
     ok = kup >= alpha and cc >= alpha
     text = (f"{int(b['exceptions'])} exceptions ({float(b['expected']):.1f} expected), Kupiec "
             f"p = {kup:.3f}, Christoffersen CC p = {cc:.3f}")
+    if not ok and SCALE_COLUMN in b:
+        text += f"; {describe_scale(float(b[SCALE_COLUMN]))}"
     return ok, text
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from validation.evidence import ALPHA, ChallengerVerdict
+from validation.var_scaling import SCALE_COLUMN, describe_scale
 
 __all__ = ["SEVERITIES", "findings_register"]
 
@@ -94,6 +95,8 @@ def _backtest_findings(backtests: pd.DataFrame | None, challengers: Sequence[str
                  (("Kupiec", "Kupiec p"), ("Christoffersen CC", "Christoffersen CC p"))
                  if col in b and float(b[col]) < ALPHA]
         base = f"{int(b['exceptions'])} exceptions ({float(b['expected']):.1f} expected)"
+        if fails and SCALE_COLUMN in b:
+            fails.append(describe_scale(float(b[SCALE_COLUMN])))
         if fails:
             top = np.isclose(lev, 0.99)
             sev = ("high" if top else "medium") if is_c else ("medium" if top else "low")
@@ -129,7 +132,9 @@ def findings_register(
         Challenger names (their backtest failures weigh more).
     backtests : pandas.DataFrame, optional
         VaR/ES backtests (``model``, ``level``, ``exceptions``, ``expected``, ``Kupiec p``,
-        ``Christoffersen CC p`` and optionally ``ES Z2``, ``ES Z2 p``).
+        ``Christoffersen CC p`` and optionally ``ES Z2``, ``ES Z2 p`` and
+        :data:`~validation.var_scaling.SCALE_COLUMN`, which a failure's evidence then reads
+        as level or timing).
     checks : pandas.DataFrame, optional
         Reference checks (``check``, ``reference``, ``value``, ``reference value``,
         ``tolerance``, ``passed``).

@@ -54,6 +54,7 @@ from validation.families.dependence_tasks import (
     rosenblatt,
     simulate_portfolio,
 )
+from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry
 
 __all__ = ["DependenceFamily", "CRISES", "ECB_DEFAULT_PAIR", "rosenblatt_tests"]
 
@@ -407,7 +408,7 @@ class DependenceFamily(Family):
             "dependence_paths": "Kendall's tau and tail-dependence coefficients of the "
                                 "one-step copulas over the out-of-sample span",
             "var_backtests": "VaR and ES backtests of the equally weighted portfolio by model "
-                             "and level",
+                             f"and level; {SCALE_NOTE}",
             "basel_zones": "Basel traffic-light zone of the portfolio's 99% VaR, per 250 days",
             "crisis": "Mean log score in the crisis sub-periods inside the out-of-sample span",
         }
@@ -474,7 +475,8 @@ class DependenceFamily(Family):
                 row = {"model": n, "level": lev, "exceptions": int(hits.sum()),
                        "expected": p * len(hits), "Kupiec p": kupiec_pof(hits, p).pvalue,
                        "Christoffersen CC p": christoffersen_cc(hits, p).pvalue,
-                       "DQ p": dq_test(hits, p, var).pvalue}
+                       "DQ p": dq_test(hits, p, var).pvalue,
+                       SCALE_COLUMN: scale_entry(r, var, p)}
                 if lev == 0.975:
                     z2 = acerbi_szekely(r, var, f[es_column(lev)].to_numpy(), p, test="Z2",
                                         n_sims=_Z2_SIMS, seed=seed, dist=_sampler(f))

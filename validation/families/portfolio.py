@@ -40,6 +40,7 @@ from validation.families.portfolio_tasks import (
 )
 from validation.families.volatility import _dm_row
 from validation.losses import fz0
+from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry
 
 __all__ = ["PortfolioFamily", "CHALLENGER_KINDS"]
 
@@ -189,6 +190,7 @@ class PortfolioFamily(Family):
                        "expected": p * len(hits), "Kupiec p": kupiec_pof(hits, p).pvalue,
                        "Christoffersen CC p": christoffersen_cc(hits, p).pvalue,
                        "DQ p": dq_test(hits, p, var).pvalue,
+                       SCALE_COLUMN: scale_entry(y, var, p),
                        "Basel zone": basel_traffic_light(hits, p).extras["zone"]}
                 if lev == ES_LEVEL:
                     mf = mcneil_frey(y, var, f[es_column(lev)].to_numpy(), p,
@@ -232,7 +234,7 @@ class PortfolioFamily(Family):
                       "confidence set on FZ0",
             "var_backtests": "VaR and ES backtests of the book's one-day P&L by model and level "
                              "(Basel zone over the whole span, generalised to its length and "
-                             "level)",
+                             f"level); {SCALE_NOTE}",
             "diebold_mariano": "Diebold-Mariano tests (HLN) on the FZ0 loss, challenger minus "
                                "champion",
             "basel_zones": "Basel traffic-light zone of the 99% VaR, per 250 days",

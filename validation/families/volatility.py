@@ -48,6 +48,7 @@ from validation.families.volatility_lnn import one_thread as _one_thread
 from validation.families.volatility_range import HARTask, RealizedGARCHTask, range_checks
 from validation.families.volatility_search import add_hybrid_tables
 from validation.losses import mse, qlike
+from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry
 from validation.walkforward import Window, split_window
 
 __all__ = ["VolatilityFamily", "GARCHTask", "LNNGARCHTask", "LEVELS", "CRISES", "NESTABLE",
@@ -344,6 +345,7 @@ class VolatilityFamily(Family):
                     "Kupiec p": pof.pvalue,
                     "Christoffersen CC p": cc.pvalue,
                     "DQ p": dq.pvalue,
+                    SCALE_COLUMN: scale_entry(r.to_numpy(), var.to_numpy(), p),
                 }
                 if lev == 0.975:
                     nu = float(f["nu"].iloc[-1])
@@ -409,7 +411,7 @@ class VolatilityFamily(Family):
                       "the 90% model confidence set",
             "diebold_mariano": "Diebold-Mariano tests with the Harvey-Leybourne-Newbold "
                                "correction (challenger minus champion)",
-            "var_backtests": "VaR and ES backtests by model and level",
+            "var_backtests": f"VaR and ES backtests by model and level; {SCALE_NOTE}",
             "basel_zones": "Basel traffic-light zone of the 99% VaR, per 250 days",
             "crisis": "Mean QLIKE in the crisis sub-periods inside the out-of-sample span",
         }
