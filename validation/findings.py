@@ -95,8 +95,7 @@ def _backtest_findings(backtests: pd.DataFrame | None, challengers: Sequence[str
                  (("Kupiec", "Kupiec p"), ("Christoffersen CC", "Christoffersen CC p"))
                  if col in b and float(b[col]) < ALPHA]
         base = f"{int(b['exceptions'])} exceptions ({float(b['expected']):.1f} expected)"
-        if fails and SCALE_COLUMN in b:
-            fails.append(describe_scale(float(b[SCALE_COLUMN])))
+        why = f"; {describe_scale(float(b[SCALE_COLUMN]))}" if SCALE_COLUMN in b else ""
         if fails:
             top = np.isclose(lev, 0.99)
             sev = ("high" if top else "medium") if is_c else ("medium" if top else "low")
@@ -104,7 +103,7 @@ def _backtest_findings(backtests: pd.DataFrame | None, challengers: Sequence[str
             out.append({"severity": sev, "area": "outcomes",
                         "finding": f"The {100 * lev:g}% VaR of the {role} {b['model']} fails its "
                                    "backtest.",
-                        "evidence": f"{base}; " + ", ".join(fails)})
+                        "evidence": f"{base}; " + ", ".join(fails) + why})
         zp = b.get("ES Z2 p")
         if zp is not None and np.isfinite(zp) and float(zp) < ALPHA:
             out.append({"severity": "medium" if is_c else "low", "area": "outcomes",
