@@ -157,3 +157,23 @@ def test_a_failed_backtest_finding_says_level_or_timing():
     assert any("wrong days" in e for e in ev)
     assert not reg["finding"].str.contains("champion C ").any()  # C passes: no finding
     assert reg["finding"].str.contains("champion B ").any()
+
+
+def test_the_figure_draws_each_model_with_a_frontier(sp500_var):
+    from matplotlib.figure import Figure
+
+    from validation.var_scaling import scaling_figure
+
+    r, v = sp500_var
+    idx = datasets.sp500_returns().loc["2015-01-01":"2018-12-31"].index
+    neg = v.copy()
+    neg[3] = -1.0  # no frontier: left out of the figure
+    fig = scaling_figure(pd.Series(r, index=idx),
+                         {"rolling": v, "ewma": _ewma_var(idx), "broken": neg})
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["rolling", "ewma", "5%"]
+    # the EWMA line reaches the 5% line somewhere, the rolling-sd line nowhere
+    steps = {ln.get_label(): ln.get_ydata() for ln in ax.get_lines()}
+    assert np.max(steps["ewma"]) >= 0.05 > np.max(steps["rolling"])

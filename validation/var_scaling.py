@@ -21,7 +21,7 @@ from validation.backtest_inputs import _as_float, _check_lengths, _check_prob
 from validation.backtests import christoffersen_cc, kupiec_pof
 
 __all__ = ["var_scaling_frontier", "passing_scales", "nearest_passing_scale", "scale_entry",
-           "describe_scale",
+           "describe_scale", "scaling_figure",
            "SCALE_COLUMN",
            "SCALE_NOTE"]
 
@@ -129,3 +129,21 @@ def describe_scale(scale: float) -> str:
                 "the timing")
     return (f"the VaR lowered to just under {scale:.3f} of its level passes both tests: the "
             "level is wrong, not the timing")
+
+
+def scaling_figure(returns: pd.Series, var: dict[str, pd.Series], level: float = 0.99) -> Any:
+    """The report figure of :func:`var_scaling_frontier` for each model's VaR at ``level``.
+
+    Paths that are not positive and finite on every day have no frontier and are left out of
+    the figure (their table entry is NaN, see :func:`scale_entry`).
+    """
+    from validation.report.figures import var_scaling
+
+    p = 1.0 - level
+    r = np.asarray(returns, dtype=float)
+    fronts = {}
+    for name, v in var.items():
+        v = np.asarray(v, dtype=float)
+        if np.all(np.isfinite(v)) and np.all(v > 0):
+            fronts[name] = var_scaling_frontier(r, v, p)
+    return var_scaling(fronts, title=f"{level:.0%} VaR scaled by k (k = 1: as forecast)")

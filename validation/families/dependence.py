@@ -54,7 +54,7 @@ from validation.families.dependence_tasks import (
     rosenblatt,
     simulate_portfolio,
 )
-from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry
+from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry, scaling_figure
 
 __all__ = ["DependenceFamily", "CRISES", "ECB_DEFAULT_PAIR", "rosenblatt_tests"]
 
@@ -542,6 +542,9 @@ class DependenceFamily(Family):
                 lambda: fg.exceptions_over_time(
                     rp, {n: f[var_column(0.99)] for n, f in forecasts.items()}, 0.99,
                     ylabel="Portfolio return (%)"),
+            "99% VaR of the portfolio: Kupiec and Christoffersen CC against a multiple of the "
+            "VaR": lambda: scaling_figure(rp, {n: f[var_column(0.99)]
+                                                for n, f in forecasts.items()}),
         }
         win = max(20, min(250, len(loss) // 4))
         for c in challengers:

@@ -40,7 +40,7 @@ from validation.families.portfolio_tasks import (
 )
 from validation.families.volatility import _dm_row
 from validation.losses import fz0
-from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry
+from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry, scaling_figure
 
 __all__ = ["PortfolioFamily", "CHALLENGER_KINDS"]
 
@@ -252,6 +252,9 @@ class PortfolioFamily(Family):
         rep.add_book_sections(sc, self.spec, data, seed=seed, quick=self.quick,
                               test_index=index)
         sc.figures["99% VaR exceptions of the book's P&L"] = lambda: _exceptions_figure(
+            pnl, {n: f[var_column(0.99)] for n, f in forecasts.items()})
+        sc.figures["99% VaR of the book: Kupiec and Christoffersen CC against a multiple of "
+                   "the VaR"] = lambda: scaling_figure(
             pnl, {n: f[var_column(0.99)] for n, f in forecasts.items()})
         return sc
 

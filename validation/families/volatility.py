@@ -48,7 +48,7 @@ from validation.families.volatility_lnn import one_thread as _one_thread
 from validation.families.volatility_range import HARTask, RealizedGARCHTask, range_checks
 from validation.families.volatility_search import add_hybrid_tables
 from validation.losses import mse, qlike
-from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry
+from validation.var_scaling import SCALE_COLUMN, SCALE_NOTE, scale_entry, scaling_figure
 from validation.walkforward import Window, split_window
 
 __all__ = ["VolatilityFamily", "GARCHTask", "LNNGARCHTask", "LEVELS", "CRISES", "NESTABLE",
@@ -475,6 +475,9 @@ class VolatilityFamily(Family):
         )
         out["99% VaR exceptions over time"] = lambda: fg.exceptions_over_time(
             r, {n: f[var_column(0.99)] for n, f in forecasts.items()}, 0.99
+        )
+        out["99% VaR: Kupiec and Christoffersen CC against a multiple of the VaR"] = (
+            lambda: scaling_figure(r, {n: f[var_column(0.99)] for n, f in forecasts.items()})
         )
         for c in challengers:
             if best is not None:

@@ -27,6 +27,7 @@ __all__ = [
     "parameter_paths",
     "heatmap",
     "curve_plot",
+    "var_scaling",
 ]
 
 #: Sober, colour-blind-distinguishable line colours (first = champion / hybrid).
@@ -358,4 +359,49 @@ def curve_plot(
     if title:
         ax.set_title(title, fontsize=10, loc="left")
     _legend(ax, loc="best")
+    return fig
+
+
+def var_scaling(
+    frontiers: Mapping[str, pd.DataFrame],
+    *,
+    size: float = 0.05,
+    k_range: tuple[float, float] = (0.6, 2.0),
+    title: str | None = None,
+) -> Figure:
+    """Whether a multiple of each model's VaR passes both Kupiec and Christoffersen CC.
+
+    Parameters
+    ----------
+    frontiers : dict name -> DataFrame
+        :func:`validation.var_scaling.var_scaling_frontier` of each model.
+    size : float
+        Size of each test (the dashed line).
+    k_range : (float, float)
+        Range of multiples shown.
+    title : str, optional
+
+    The line of each model is ``min(Kupiec p, CC p)`` against the multiple ``k``, a step
+    function; it is above the dashed line where both tests pass. A model whose line never
+    crosses it at any ``k`` fails on timing, not on level.
+    """
+    fig, (ax,) = _new(height=3.4)
+    lo, hi = k_range
+    for j, (name, fr) in enumerate(frontiers.items()):
+        rows = fr[(fr.k_high > lo) & (fr.k_low < hi)].sort_values("k_low")
+        if rows.empty:
+            continue
+        x = np.clip(np.append(rows.k_low.to_numpy(), rows.k_high.to_numpy()[-1]), lo, hi)
+        y = np.minimum(rows["Kupiec p"], rows["CC p"]).clip(lower=1e-6).to_numpy()
+        ax.step(x, np.append(y, y[-1]), where="post", color=PALETTE[j % len(PALETTE)], lw=1.1,
+                label=name)
+    ax.set_yscale("log")
+    ax.axhline(size, color="#3a3f47", lw=0.8, ls="--", label=f"{size:.0%}")
+    ax.axvline(1.0, color=_GREY, lw=0.8)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(1e-6, 2.0)
+    ax.set_xlabel("multiple k of the forecast VaR", fontsize=8.5)
+    ax.set_ylabel("min(Kupiec p, CC p), floor 1e-6", fontsize=8.5)
+    ax.set_title(title or "VaR scaled by k", fontsize=10, loc="left")
+    _legend(ax, loc="lower right", ncols=2)
     return fig
