@@ -393,8 +393,9 @@ def var_scaling(
             continue
         x = np.clip(np.append(rows.k_low.to_numpy(), rows.k_high.to_numpy()[-1]), lo, hi)
         y = np.minimum(rows["Kupiec p"], rows["CC p"]).clip(lower=1e-6).to_numpy()
+        # past the palette, the colours repeat with a dotted line
         ax.step(x, np.append(y, y[-1]), where="post", color=PALETTE[j % len(PALETTE)], lw=1.1,
-                label=name)
+                ls="-" if j < len(PALETTE) else ":", label=name)
     ax.set_yscale("log")
     ax.axhline(size, color="#3a3f47", lw=0.8, ls="--", label=f"{size:.0%}")
     ax.axvline(1.0, color=_GREY, lw=0.8)
