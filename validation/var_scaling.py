@@ -21,9 +21,7 @@ from validation.backtest_inputs import _as_float, _check_lengths, _check_prob
 from validation.backtests import christoffersen_cc, kupiec_pof
 
 __all__ = ["var_scaling_frontier", "passing_scales", "nearest_passing_scale", "scale_entry",
-           "describe_scale", "scaling_figure",
-           "SCALE_COLUMN",
-           "SCALE_NOTE"]
+           "describe_scale", "scaling_figure", "SCALE_COLUMN", "SCALE_NOTE"]
 
 #: the backtest tables' column for :func:`nearest_passing_scale`
 SCALE_COLUMN = "passing scale"
@@ -105,16 +103,19 @@ def nearest_passing_scale(returns: Any, var: Any, p: float, size: float = 0.05) 
     return float(best_above if best_above - 1.0 <= 1.0 - best_below else best_below)
 
 
+def _has_frontier(var: Any) -> bool:
+    """A multiple moves a negative VaR the other way: only positive, finite paths scale."""
+    v = np.asarray(var, dtype=float)
+    return bool(np.all(np.isfinite(v)) and np.all(v > 0))
+
+
 def scale_entry(returns: Any, var: Any, p: float) -> float:
     """:func:`nearest_passing_scale` for a backtest table's row.
 
-    A VaR path that is not positive on every day has no scale in this sense (a multiple
-    moves a negative VaR the other way), so its entry is NaN, like a path no multiple repairs.
+    A VaR path that is not positive and finite on every day has no scale in this sense, so
+    its entry is NaN, like a path no multiple repairs.
     """
-    v = np.asarray(var, dtype=float)
-    if not (np.all(np.isfinite(v)) and np.all(v > 0)):
-        return float("nan")
-    return nearest_passing_scale(returns, v, p)
+    return nearest_passing_scale(returns, var, p) if _has_frontier(var) else float("nan")
 
 
 def describe_scale(scale: float) -> str:
@@ -139,11 +140,7 @@ def scaling_figure(returns: pd.Series, var: dict[str, pd.Series], level: float =
     """
     from validation.report.figures import var_scaling
 
-    p = 1.0 - level
     r = np.asarray(returns, dtype=float)
-    fronts = {}
-    for name, v in var.items():
-        v = np.asarray(v, dtype=float)
-        if np.all(np.isfinite(v)) and np.all(v > 0):
-            fronts[name] = var_scaling_frontier(r, v, p)
+    fronts = {name: var_scaling_frontier(r, v, 1.0 - level) for name, v in var.items()
+              if _has_frontier(v)}
     return var_scaling(fronts, title=f"{level:.0%} VaR scaled by k (k = 1: as forecast)")
